@@ -1,0 +1,63 @@
+// fastify-deploy-kit: Tornado's "Running and deploying" settings block as one
+// Fastify plugin. It validates every setting up front and registers only the
+// parts the settings ask for; each part is also usable on its own through its
+// subpath export (fastify-deploy-kit/static, ...).
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
+import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
+import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
+
+export * from './errors.js'
+export { addTemplateLocal } from './locals.js'
+export { fastifyDeployStatic, fastifyDeployCompress }
+export type { StaticOptions, CompressOptions }
+
+/** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
+export interface DeployKitSettings extends StaticOptions, CompressOptions {
+  /** Development mode: re-hash edited static files, relax secret checks. Default false. */
+  debug?: boolean
+}
+
+/** One optional part of the bundle: which settings it owns and when it is wanted. */
+interface Part {
+  names: readonly string[]
+  wanted: (settings: DeployKitSettings) => boolean
+  register: (fastify: FastifyInstance, settings: DeployKitSettings) => Promise<unknown> | unknown
+}
+
+// Order matters: later parts may rely on what earlier parts decorate.
+const PARTS: Part[] = [
+  {
+    names: COMPRESS_SETTING_NAMES,
+    wanted: (s) => s.compressResponse !== undefined && s.compressResponse !== false,
+    register: (fastify, s) => fastify.register(fastifyDeployCompress, pick(s, COMPRESS_SETTING_NAMES))
+  },
+  {
+    names: STATIC_SETTING_NAMES,
+    wanted: (s) => s.staticPath !== undefined,
+    register: (fastify, s) => fastify.register(fastifyDeployStatic, pick(s, STATIC_SETTING_NAMES))
+  }
+]
+
+export const SETTING_NAMES: readonly string[] = ['debug', ...new Set(PARTS.flatMap((part) => part.names))]
+
+function pick<T extends object> (settings: T, names: readonly string[]): T {
+  const subset: Record<string, unknown> = {}
+  for (const name of names) {
+    const value = (settings as Record<string, unknown>)[name]
+    if (value !== undefined) subset[name] = value
+  }
+  return subset as T
+}
+
+const deployKit: FastifyPluginAsync<DeployKitSettings> = async (fastify, options) => {
+  const settings = { ...requirePlainObject('settings', options) } as DeployKitSettings & Record<string, unknown>
+  rejectUnknownSettings(settings, SETTING_NAMES)
+  settings.debug = optionalBoolean('debug', settings.debug, false)
+  for (const part of PARTS) {
+    if (part.wanted(settings)) await part.register(fastify, settings)
+  }
+}
+
+export default fp(deployKit, { fastify: '5.x', name: 'fastify-deploy-kit' })
