@@ -6,15 +6,19 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
 import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
+import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
+import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
 export * from './errors.js'
 export { addTemplateLocal } from './locals.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }
+export { fastifyDeployXsrf, fastifyDeployAuth }
+export type { XsrfOptions, AuthOptions }
 
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, XsrfOptions, AuthOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -37,6 +41,17 @@ const PARTS: Part[] = [
     names: STATIC_SETTING_NAMES,
     wanted: (s) => s.staticPath !== undefined,
     register: (fastify, s) => fastify.register(fastifyDeployStatic, pick(s, STATIC_SETTING_NAMES))
+  },
+  {
+    // Before auth: a request that fails the XSRF check never runs getCurrentUser.
+    names: XSRF_SETTING_NAMES,
+    wanted: (s) => optionalBoolean('xsrfCookies', s.xsrfCookies, false),
+    register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
+  },
+  {
+    names: AUTH_SETTING_NAMES,
+    wanted: (s) => s.loginUrl !== undefined || s.getCurrentUser !== undefined,
+    register: (fastify, s) => fastify.register(fastifyDeployAuth, pick(s, AUTH_SETTING_NAMES))
   }
 ]
 
