@@ -6,15 +6,18 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
 import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
+import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
 export * from './errors.js'
 export { addTemplateLocal } from './locals.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }
+export { fastifyDeployProxy }
+export type { ProxyOptions, XheadersOptions }
 
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, ProxyOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -28,6 +31,12 @@ interface Part {
 
 // Order matters: later parts may rely on what earlier parts decorate.
 const PARTS: Part[] = [
+  // First, so every later part (cookies' Secure flag, login redirects, logs) sees the client's address and scheme.
+  {
+    names: PROXY_SETTING_NAMES,
+    wanted: (s) => s.xheaders !== undefined && s.xheaders !== false,
+    register: (fastify, s) => fastify.register(fastifyDeployProxy, pick(s, PROXY_SETTING_NAMES))
+  },
   {
     names: COMPRESS_SETTING_NAMES,
     wanted: (s) => s.compressResponse !== undefined && s.compressResponse !== false,
