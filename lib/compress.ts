@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './settings.js'
+import { COMPRESSIBLE_TYPES } from './static/mime.js'
 
 export interface CompressOptions {
   /** Compress dynamic responses (gzip, deflate, br); `true` or @fastify/compress options. Default off. */
@@ -17,9 +18,6 @@ export const COMPRESS_SETTING_NAMES = ['compressResponse'] as const
 
 /** nginx's `gzip_min_length 1000` from the seed configuration. */
 export const DEFAULT_COMPRESS_THRESHOLD = 1000
-
-/** Tornado's compressible types (§7.4) plus text/* — matched by @fastify/compress. */
-export const COMPRESSIBLE_TYPES = /^text\/|^application\/(?:javascript|x-javascript|xml|atom\+xml|json|xhtml\+xml|manifest\+json)|^image\/svg\+xml/
 
 export function normalizeCompressOptions (options: CompressOptions): FastifyCompressOptions | false {
   const value = options.compressResponse

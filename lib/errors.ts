@@ -22,10 +22,10 @@ export const FDK_STATIC_PATH_MISSING = createError(
   'Setting "staticPath": %s does not exist or is not a directory (%s)',
   500
 )
-export const FDK_STATIC_NOT_CONFIGURED = createError(
-  'FDK_STATIC_NOT_CONFIGURED',
-  'staticUrl("%s") was called but no "staticPath" is set',
-  500
+export const FDK_STATIC_FORBIDDEN = createError(
+  'FDK_STATIC_FORBIDDEN',
+  'Forbidden',
+  403
 )
 
 // PROXY: xheaders (lib/proxy.ts).

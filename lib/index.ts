@@ -49,7 +49,7 @@ const PARTS: Part[] = [
   }
 ]
 
-export const SETTING_NAMES: readonly string[] = ['debug', ...new Set(PARTS.flatMap((part) => part.names))]
+export const SETTING_NAMES: readonly string[] = [...new Set(['debug', ...PARTS.flatMap((part) => part.names)])]
 
 function pick<T extends object> (settings: T, names: readonly string[]): T {
   const subset: Record<string, unknown> = {}

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import deployKit from '../lib/index.js'
 import fastifyDeployProxy, { normalizeProxyOptions, type ProxyOptions } from '../lib/proxy.js'
 import { isValidIp, resolveForwarded, compileTrust, trustNone } from '../lib/proxy/forwarded.js'
 
@@ -211,4 +212,12 @@ t.test('normalizeProxyOptions never changes the caller\'s object', async (t) => 
   const options = Object.freeze({ xheaders })
   t.not(normalizeProxyOptions(options), false)
   t.same(options, { xheaders: { trustedProxies: ['127.0.0.1'] } })
+})
+
+t.test('the umbrella registers xheaders from the settings, before the other parts', async (t) => {
+  const app = Fastify()
+  await app.register(deployKit, { xheaders: { trustedProxies: 'loopback' } })
+  app.get('/who', async (request) => ({ ip: request.ip, protocol: request.protocol }))
+  const response = await app.inject({ url: '/who', headers: { 'x-forwarded-for': '203.0.113.10', 'x-forwarded-proto': 'https' } })
+  t.same(response.json(), { ip: '203.0.113.10', protocol: 'https' })
 })

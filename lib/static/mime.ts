@@ -1,0 +1,21 @@
+// Content types from the same table @fastify/static uses (@fastify/send's
+// mime), with `charset=utf-8` on text types (Tornado never adds a charset,
+// which leaves browsers guessing for CSS and JavaScript).
+import send from '@fastify/send'
+
+/** Tornado's compressible types (tornado-spec §7.4), plus text/* and web manifests. */
+export const COMPRESSIBLE_TYPES = /^text\/|^application\/(?:javascript|x-javascript|xml|atom\+xml|json|xhtml\+xml|manifest\+json|wasm)|^image\/svg\+xml|^image\/x-icon|^image\/vnd\.microsoft\.icon/
+
+// RFC 9239 made text/javascript the one JavaScript type (Tornado sends it too);
+// the mime table still says application/javascript.
+const JAVASCRIPT = /\.m?js$/
+
+export function contentTypeFor (path: string): string {
+  const type = JAVASCRIPT.test(path) ? 'text/javascript' : send.mime.getType(path)
+  if (type === null) return 'application/octet-stream'
+  return send.isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
+}
+
+export function isCompressible (contentType: string): boolean {
+  return COMPRESSIBLE_TYPES.test(contentType)
+}

@@ -1,0 +1,123 @@
+// What to answer for a static file, decided once per request from the file
+// and the request headers: the status, the headers, and which bytes. The
+// in-memory and the streamed paths both go through here, so 304, Range and
+// HEAD behave identically on both. No Fastify here.
+import { Negotiator } from '@fastify/accept-negotiator'
+import { etagMatches, notModifiedSince } from './conditional.js'
+import { contentRange, parseRangeHeader, resolveRange } from './range.js'
+import type { Encoding, StaticFile } from './store.js'
+
+/**
+ * `immutable`: the request's `v` is the file's current hash, so the URL can
+ * never name other bytes. `revalidate`: no `v`, or a stale one (a rolling
+ * deploy: HTML from a new host, asset from an old one) — cache, but check
+ * first. `alias`: robots.txt and friends at the root, a short max-age.
+ */
+export type CachePolicy = 'immutable' | 'revalidate' | 'alias'
+
+/** One year, the longest max-age HTTP caches are asked to honour (RFC 9111). */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+export const REVALIDATE_CACHE_CONTROL = 'public, no-cache'
+
+export interface RequestFacts {
+  ifNoneMatch: string | undefined
+  ifModifiedSince: string | undefined
+  range: string | undefined
+  acceptEncoding: string | undefined
+}
+
+export interface ResponsePlan {
+  status: 200 | 206 | 304 | 416
+  headers: Record<string, string>
+  /** `full` = the whole representation; a range = those identity bytes (inclusive); `none` = no body. */
+  body: 'full' | 'none' | { start: number, end: number }
+  encoding: Encoding
+}
+
+/** Bounded memo for the negotiator: Accept-Encoding values are client-chosen. */
+class BoundedCache extends Map<string, string> {
+  override set (key: string, value: string): this {
+    if (this.size >= 256) this.clear()
+    return super.set(key, value)
+  }
+}
+
+const negotiators = new Map<string, Negotiator>()
+
+function negotiatorFor (file: StaticFile): Negotiator | undefined {
+  const supported: string[] = []
+  if (file.variants.br !== undefined) supported.push('br')
+  if (file.variants.gzip !== undefined) supported.push('gzip')
+  if (supported.length === 0) return undefined
+  const key = supported.join(',')
+  let negotiator = negotiators.get(key)
+  if (negotiator === undefined) {
+    negotiator = new Negotiator({ supportedValues: [...supported, 'identity'], cache: new BoundedCache() })
+    negotiators.set(key, negotiator)
+  }
+  return negotiator
+}
+
+export function chooseEncoding (file: StaticFile, acceptEncoding: string | undefined): Encoding {
+  if (acceptEncoding === undefined) return 'identity'
+  const choice = negotiatorFor(file)?.negotiate(acceptEncoding)
+  return choice === 'br' || choice === 'gzip' ? choice : 'identity'
+}
+
+/** The headers of a 200 for this file, policy and encoding; built once and reused. */
+export function representationHeaders (file: StaticFile, cacheControl: string, encoding: Encoding): Record<string, string> {
+  const key = cacheControl + '|' + encoding
+  let headers = file.headerCache.get(key)
+  if (headers === undefined) {
+    headers = {
+      'accept-ranges': 'bytes',
+      etag: file.etags[encoding],
+      'last-modified': file.lastModified,
+      'cache-control': cacheControl,
+      'content-type': file.contentType
+    }
+    if (file.variants.gzip !== undefined || file.variants.br !== undefined) headers.vary = 'Accept-Encoding'
+    if (encoding !== 'identity') headers['content-encoding'] = encoding
+    file.headerCache.set(key, headers)
+  }
+  return headers
+}
+
+export function planResponse (file: StaticFile, request: RequestFacts, cacheControl: string): ResponsePlan {
+  // A Range is about identity bytes: never combine it with a compressed body.
+  const encoding = request.range === undefined ? chooseEncoding(file, request.acceptEncoding) : 'identity'
+  const headers = representationHeaders(file, cacheControl, encoding)
+
+  const notModified = request.ifNoneMatch !== undefined && request.ifNoneMatch !== ''
+    ? etagMatches(request.ifNoneMatch, Object.values(file.etags))
+    : request.ifModifiedSince !== undefined && notModifiedSince(request.ifModifiedSince, file.mtimeSeconds)
+  if (notModified) {
+    const { 'content-type': _type, 'content-encoding': _encoding, ...kept } = headers
+    return { status: 304, headers: kept, body: 'none', encoding }
+  }
+
+  if (request.range !== undefined) {
+    const outcome = resolveRange(parseRangeHeader(request.range), file.size)
+    if (outcome.kind === 'unsatisfiable') {
+      return {
+        status: 416,
+        headers: { ...headers, 'content-type': 'text/plain', 'content-range': `bytes */${file.size}`, 'content-length': '0' },
+        body: 'none',
+        encoding
+      }
+    }
+    if (outcome.kind === 'partial') {
+      return {
+        status: 206,
+        headers: {
+          ...headers,
+          'content-range': contentRange(outcome.start, outcome.end, file.size),
+          'content-length': String(outcome.end - outcome.start + 1)
+        },
+        body: { start: outcome.start, end: outcome.end },
+        encoding
+      }
+    }
+  }
+  return { status: 200, headers, body: 'full', encoding }
+}

@@ -1,0 +1,264 @@
+// The static file store: content hashes (for `?v=` and ETags), the in-memory
+// copies of small files with their gzip and brotli variants, and the checks
+// that keep every byte inside the static root. No Fastify here.
+//
+// Tornado hashes on first use and caches forever (or clears everything on
+// every request in debug). We hash on first use too, but remember the file's
+// stat signature with the hash: in debug mode an edited file is re-hashed on
+// its next request, and a large streamed file is re-checked on every request
+// in any mode, so an ETag never describes bytes we no longer send.
+import { createHash } from 'node:crypto'
+import { createReadStream, readFileSync, realpathSync, statSync, type BigIntStats } from 'node:fs'
+import { readFile, readdir, realpath, stat } from 'node:fs/promises'
+import { sep } from 'node:path'
+import { promisify } from 'node:util'
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
+import { contentTypeFor, isCompressible } from './mime.js'
+import { normalizeRequestPath } from './request-path.js'
+
+const gzipAsync = promisify(gzip)
+const brotliAsync = promisify(brotliCompress)
+
+export type Encoding = 'br' | 'gzip' | 'identity'
+
+export interface StaticFile {
+  /** Canonical path relative to the root, e.g. `css/site.css`. */
+  readonly path: string
+  readonly realPath: string
+  readonly size: number
+  readonly mtimeSeconds: number
+  /** dev, inode, size, mtime and ctime in nanoseconds: changes whenever the file does. */
+  readonly signature: string
+  /** Full lowercase SHA-512 hex of the content: Tornado's `?v=` and ETag. */
+  readonly digest: string
+  /** The `?v=` value we issue: the first `hashLength` hex digits of `digest`. */
+  readonly version: string
+  readonly lastModified: string
+  readonly contentType: string
+  /** The bytes, for files served from memory; null for streamed files. */
+  readonly body: Buffer | null
+  /** Precompressed variants of `body` that are worth sending. */
+  readonly variants: Partial<Record<'br' | 'gzip', Buffer>>
+  /** ETag per representation: identity `"v"`, gzip `"v-gzip"`, brotli `"v-br"`. */
+  readonly etags: Record<Encoding, string>
+  /** Response headers per cache policy and encoding, built once (lib/static/response.ts). */
+  readonly headerCache: Map<string, Record<string, string>>
+}
+
+export interface StoreOptions {
+  /** Absolute, symlink-free path of the static root. */
+  root: string
+  allowDotfiles: boolean
+  /** Production: hashes and memory copies are kept until restart. */
+  hashCache: boolean
+  hashLength: number
+  memoryFileLimit: number
+  memoryBudget: number
+}
+
+export type OpenResult = StaticFile | 403 | 404
+
+/** A compressed variant is kept only when it saves at least this fraction. */
+const MIN_SAVING = 0.05
+
+function signatureOf (stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
+}
+
+export class StaticStore {
+  readonly options: StoreOptions
+  /** Bytes held by memory copies and their variants. */
+  memoryUsed = 0
+  private readonly files = new Map<string, StaticFile>()
+  private readonly loading = new Map<string, Promise<OpenResult>>()
+  private readonly urlVersions = new Map<string, { signature: string, version: string }>()
+
+  constructor (options: StoreOptions) {
+    this.options = options
+  }
+
+  /** The hot path: a memory copy that needs no check (production only). */
+  hot (path: string): StaticFile | undefined {
+    const file = this.files.get(path)
+    return file !== undefined && file.body !== null && this.options.hashCache ? file : undefined
+  }
+
+  /** Finds, checks and (when needed) loads the file a client asked for. */
+  async open (requested: string): Promise<OpenResult> {
+    const normal = normalizeRequestPath(requested, this.options.allowDotfiles)
+    if (!normal.ok) return normal.status
+    const path = normal.path
+    const known = this.hot(path)
+    if (known !== undefined) return known
+    const pending = this.loading.get(path)
+    if (pending !== undefined) return await pending
+    const load = this.check(path).finally(() => this.loading.delete(path))
+    this.loading.set(path, load)
+    return await load
+  }
+
+  private async check (path: string): Promise<OpenResult> {
+    let realPath: string
+    let stats: BigIntStats
+    try {
+      realPath = await realpath(this.options.root + sep + path)
+      stats = await stat(realPath, { bigint: true })
+    } catch {
+      return 404 // missing, or a path through a file (ENOTDIR), or unreadable
+    }
+    const refusal = this.refuse(realPath, stats)
+    if (refusal !== undefined) return refusal
+    const known = this.files.get(path)
+    if (known !== undefined && known.signature === signatureOf(stats)) return known
+    return await this.load(path, realPath, stats)
+  }
+
+  /** Symlinks may not leave the root (404, as if absent); directories are not listed (403). */
+  private refuse (realPath: string, stats: BigIntStats): 403 | 404 | undefined {
+    if (!realPath.startsWith(this.options.root + sep)) return 404
+    if (!stats.isFile()) return 403
+    return undefined
+  }
+
+  private async load (path: string, realPath: string, stats: BigIntStats): Promise<StaticFile> {
+    const size = Number(stats.size)
+    const previous = this.files.get(path)
+    const previousBytes = previous === undefined ? 0 : memoryBytes(previous)
+    const fitsInMemory = size <= this.options.memoryFileLimit &&
+      this.memoryUsed - previousBytes + size <= this.options.memoryBudget
+    const contentType = contentTypeFor(path)
+    let body: Buffer | null = null
+    let digest: string
+    const variants: StaticFile['variants'] = {}
+    if (fitsInMemory) {
+      body = await readFile(realPath)
+      digest = createHash('sha512').update(body).digest('hex')
+      if (isCompressible(contentType)) Object.assign(variants, await compressVariants(body))
+    } else {
+      digest = await hashStream(realPath)
+    }
+    const file = this.describe(path, realPath, stats, digest, contentType, body, variants)
+    this.files.set(path, file)
+    this.memoryUsed += memoryBytes(file) - previousBytes
+    if (this.memoryUsed > this.options.memoryBudget && body !== null) {
+      // The variants pushed us over: keep the file but stream it instead.
+      this.memoryUsed -= memoryBytes(file)
+      this.files.set(path, { ...file, body: null, variants: {} })
+    }
+    return this.files.get(path) as StaticFile
+  }
+
+  private describe (
+    path: string, realPath: string, stats: BigIntStats, digest: string,
+    contentType: string, body: Buffer | null, variants: StaticFile['variants']
+  ): StaticFile {
+    const version = digest.slice(0, this.options.hashLength)
+    const mtimeSeconds = Number(stats.mtimeMs / 1000n)
+    return {
+      path,
+      realPath,
+      size: Number(stats.size),
+      mtimeSeconds,
+      signature: signatureOf(stats),
+      digest,
+      version,
+      lastModified: new Date(mtimeSeconds * 1000).toUTCString(),
+      contentType,
+      body,
+      variants,
+      etags: { identity: `"${version}"`, gzip: `"${version}-gzip"`, br: `"${version}-br"` },
+      headerCache: new Map()
+    }
+  }
+
+  /**
+   * The `?v=` for `staticUrl()`, synchronously as templates need it: a map
+   * lookup once known; the first call for a file reads and hashes it (Tornado
+   * does the same). Undefined when the path is not a servable file.
+   */
+  versionSync (requested: string): string | undefined {
+    const normal = normalizeRequestPath(requested, this.options.allowDotfiles)
+    if (!normal.ok) return undefined
+    const path = normal.path
+    if (this.options.hashCache) {
+      const known = this.files.get(path)?.version ?? this.urlVersions.get(path)?.version
+      if (known !== undefined) return known
+    }
+    let realPath: string
+    let stats: BigIntStats
+    try {
+      realPath = realpathSync(this.options.root + sep + path)
+      stats = statSync(realPath, { bigint: true })
+    } catch {
+      return undefined
+    }
+    if (this.refuse(realPath, stats) !== undefined) return undefined
+    const signature = signatureOf(stats)
+    const known = this.files.get(path)
+    if (known !== undefined && known.signature === signature) return known.version
+    const remembered = this.urlVersions.get(path)
+    if (remembered !== undefined && remembered.signature === signature) return remembered.version
+    const digest = createHash('sha512').update(readFileSync(realPath)).digest('hex')
+    const version = digest.slice(0, this.options.hashLength)
+    this.urlVersions.set(path, { signature, version })
+    return version
+  }
+
+  /**
+   * Hashes every file under the root in the background (production start-up),
+   * a few at a time, so `staticUrl()` is a map lookup from the first page and
+   * the event loop is never held for long. Stops early when `isStopped()`.
+   */
+  async warm (isStopped: () => boolean, concurrency = 4): Promise<number> {
+    const paths = await this.list('')
+    let next = 0
+    let loaded = 0
+    const worker = async (): Promise<void> => {
+      while (next < paths.length && !isStopped()) {
+        if (typeof await this.open(paths[next++] as string) === 'object') loaded++
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, worker))
+    return loaded
+  }
+
+  private async list (relative: string): Promise<string[]> {
+    const entries = await readdir(relative === '' ? this.options.root : this.options.root + sep + relative, { withFileTypes: true })
+    const paths: string[] = []
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') && !this.options.allowDotfiles) continue
+      const child = relative === '' ? entry.name : relative + '/' + entry.name
+      if (entry.isDirectory()) paths.push(...await this.list(child))
+      else if (entry.isFile()) paths.push(child)
+    }
+    return paths
+  }
+}
+
+function memoryBytes (file: StaticFile): number {
+  if (file.body === null) return 0
+  return file.body.length + (file.variants.gzip?.length ?? 0) + (file.variants.br?.length ?? 0)
+}
+
+async function compressVariants (body: Buffer): Promise<StaticFile['variants']> {
+  const [gzipped, brotli] = await Promise.all([
+    gzipAsync(body, { level: 9 }),
+    brotliAsync(body, {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length
+      }
+    })
+  ])
+  const worthIt = (compressed: Buffer): boolean => compressed.length <= body.length * (1 - MIN_SAVING)
+  const variants: StaticFile['variants'] = {}
+  if (worthIt(gzipped)) variants.gzip = gzipped
+  if (worthIt(brotli)) variants.br = brotli
+  return variants
+}
+
+async function hashStream (path: string): Promise<string> {
+  const hash = createHash('sha512')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
