@@ -11,8 +11,9 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { FDK_PROXY_TRUST_PROXY_CONFLICT } from './errors.js'
 import { invalid, requirePlainObject, rejectUnknownSettings } from './settings.js'
+import type { Socket } from 'node:net'
 import {
-  compileTrust, DEFAULT_TRUSTED_PROXIES, resolveForwarded,
+  compileTrust, DEFAULT_TRUSTED_PROXIES, isTrustedPeer, resolveForwarded,
   type Forwarded, type ForwardedPolicy, type TrustFunction
 } from './proxy/forwarded.js'
 
@@ -69,6 +70,9 @@ type ForwardedRequest = FastifyRequest & { [kForwarded]: Forwarded | null }
 const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
   const policy = normalizeProxyOptions(options)
   if (policy === false) return
+  // The peer is fixed for a connection: match it against the trusted ranges
+  // once per socket, not on every keep-alive request.
+  const trustedSockets = new WeakMap<Socket, boolean>()
 
   function forwarded (fastifyRequest: FastifyRequest): Forwarded {
     const request = fastifyRequest as ForwardedRequest
@@ -76,7 +80,15 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
     if (result === null) {
       const socket = request.raw.socket
       const encrypted = (socket as { encrypted?: boolean }).encrypted === true
-      result = resolveForwarded(socket.remoteAddress, encrypted, request.raw.headers, policy as ForwardedPolicy)
+      const peer = socket.remoteAddress
+      let trusted = trustedSockets.get(socket)
+      if (trusted === undefined) {
+        // No address: a Unix socket when the server listens on a path, else a
+        // TCP connection already closed (never trusted, never cached).
+        trusted = isTrustedPeer(peer, policy as ForwardedPolicy, typeof fastify.server.address() === 'string')
+        if (peer !== undefined) trustedSockets.set(socket, trusted)
+      }
+      result = resolveForwarded(peer, encrypted, request.raw.headers, policy as ForwardedPolicy, trusted)
       request[kForwarded] = result
     }
     return result

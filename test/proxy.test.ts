@@ -55,7 +55,7 @@ t.test('with an https socket the scheme vectors of protocol="https" hold, includ
   const config = vectors.xheaders.find((c) => c.protocol === 'https')!
   const policy = { trustProxy: compileTrust('all'), trustDownstream: trustNone }
   for (const vector of config.cases) {
-    const result = resolveForwarded(config.socket_peer, true, nodeHeaders(vector.headers), policy)
+    const result = resolveForwarded(config.socket_peer, true, nodeHeaders(vector.headers), policy, true)
     t.equal(result.protocol, vector.protocol, JSON.stringify(vector.headers))
   }
 })
@@ -105,7 +105,7 @@ t.test('hostile header values never cause an error; the socket values stay', asy
 
 t.test('hand-built header arrays are joined like repeated lines', async (t) => {
   const headers: IncomingHttpHeaders = { 'x-forwarded-for': ['1.1.1.1', '2.2.2.2'] as unknown as string }
-  const result = resolveForwarded('127.0.0.1', false, headers, { trustProxy: compileTrust(['loopback']), trustDownstream: trustNone })
+  const result = resolveForwarded('127.0.0.1', false, headers, { trustProxy: compileTrust(['loopback']), trustDownstream: trustNone }, true)
   t.equal(result.ip, '2.2.2.2')
 })
 
@@ -178,6 +178,25 @@ t.test('a Unix-socket peer counts as loopback', async (t) => {
   await strict.listen({ path: socketPath })
   const untrusted = await get(0, { socketPath, headers: { 'x-real-ip': '203.0.113.8' } })
   t.equal(untrusted.ip, undefined, 'no address, as Fastify reports for Unix sockets')
+})
+
+t.test('a connection closed before request.ip is read is not mistaken for a trusted Unix socket', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyDeployProxy, { xheaders: { trustedProxies: ['127.0.0.1'] } })
+  let seen: unknown
+  const done = new Promise<void>((resolve) => {
+    app.get('/who', (request) => {
+      request.raw.socket.destroy()
+      setImmediate(() => { seen = [request.ip, request.protocol]; resolve() })
+      return new Promise(() => {})
+    })
+  })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as { port: number }
+  await t.rejects(get(port, { localAddress: '127.0.0.5', headers: { 'x-real-ip': '203.0.113.99', 'x-scheme': 'https' } }))
+  await done
+  t.same(seen, [undefined, 'http'], 'neither the spoofed address nor the spoofed scheme')
 })
 
 t.test('xheaders off (or false) leaves request.ip alone', async (t) => {

@@ -96,20 +96,27 @@ export function forwardedChain (headers: IncomingHttpHeaders, trustDownstream: T
 }
 
 /**
- * The whole rewrite for one request. `peer` is the socket's remote address
- * (undefined for a Unix socket, which only a local process can reach, so it
- * is trusted exactly when loopback is).
+ * May this socket peer set the headers? `peer` is undefined for a Unix
+ * socket, which only a local process can reach (trusted exactly when
+ * loopback is), but also for a TCP socket already destroyed, which must not
+ * be trusted: the caller says which one it is.
  */
+export function isTrustedPeer (peer: string | undefined, policy: ForwardedPolicy, unixSocket: boolean): boolean {
+  if (peer === undefined) return unixSocket && policy.trustProxy('127.0.0.1')
+  return policy.trustProxy(peer)
+}
+
+/** The whole rewrite for one request; `peerTrusted` is isTrustedPeer() for its socket. */
 export function resolveForwarded (
   peer: string | undefined,
   encrypted: boolean,
   headers: IncomingHttpHeaders,
-  policy: ForwardedPolicy
+  policy: ForwardedPolicy,
+  peerTrusted: boolean
 ): Forwarded {
   const baseline = encrypted ? 'https' : 'http'
   const ips = peer === undefined ? [] : [peer]
-  const trusted = policy.trustProxy(peer ?? '127.0.0.1')
-  if (!trusted) return { ip: peer, ips, protocol: baseline }
+  if (!peerTrusted) return { ip: peer, ips, protocol: baseline }
   const chain = forwardedChain(headers, policy.trustDownstream)
   const protocol = forwardedProtocol(headers, baseline)
   if (chain === undefined || chain.length === 0) return { ip: peer, ips, protocol }
