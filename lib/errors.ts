@@ -98,3 +98,18 @@ export const FDK_AUTH_REQUIRED = createError(
   'Authentication required',
   403
 )
+// PROXY: xheaders (lib/proxy.ts).
+export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(
+  'FDK_PROXY_TRUST_PROXY_CONFLICT',
+  'Setting "xheaders" cannot be combined with Fastify\'s own "trustProxy" option (or another plugin that defines request.ip): ' +
+    'choose one; xheaders replaces trustProxy and adds X-Real-IP, X-Scheme and trusted-proxy checks',
+  500
+)
+
+// CLI: deploy-kit nginx | supervisord | systemd; usage errors exit with status 2.
+export const FDK_CLI_INVALID_OPTION = createError(
+  'FDK_CLI_INVALID_OPTION',
+  'Invalid option %s: received %s, expected %s',
+  500,
+  TypeError
+)

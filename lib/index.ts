@@ -9,6 +9,7 @@ import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } f
 import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from './cookie.js'
 import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
 import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
+import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
 export * from './errors.js'
@@ -25,8 +26,11 @@ export type { CookieSecret, SecretKey, CreateSignedValueOptions, DecodeSignedVal
 export { fastifyDeployXsrf, fastifyDeployAuth }
 export type { XsrfOptions, AuthOptions }
 
+export { fastifyDeployProxy }
+export type { ProxyOptions, XheadersOptions }
+
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, XsrfOptions, AuthOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, XsrfOptions, AuthOptions, ProxyOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -40,6 +44,12 @@ interface Part {
 
 // Order matters: later parts may rely on what earlier parts decorate.
 const PARTS: Part[] = [
+  // First, so every later part (cookies' Secure flag, login redirects, logs) sees the client's address and scheme.
+  {
+    names: PROXY_SETTING_NAMES,
+    wanted: (s) => s.xheaders !== undefined && s.xheaders !== false,
+    register: (fastify, s) => fastify.register(fastifyDeployProxy, pick(s, PROXY_SETTING_NAMES))
+  },
   {
     names: COMPRESS_SETTING_NAMES,
     wanted: (s) => s.compressResponse !== undefined && s.compressResponse !== false,

@@ -20,7 +20,11 @@ interface CommandEntry {
 }
 
 // One line per subcommand; each module is imported only when used.
-export const COMMANDS: Record<string, CommandEntry> = {}
+export const COMMANDS: Record<string, CommandEntry> = {
+  nginx: { summary: 'print an nginx configuration for the app processes', load: async () => (await import('./nginx.js')).run },
+  supervisord: { summary: 'print a supervisord configuration (one port per process)', load: async () => (await import('./supervisord.js')).run },
+  systemd: { summary: 'print a systemd template unit (app@PORT.service)', load: async () => (await import('./systemd.js')).run }
+}
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -1,0 +1,81 @@
+// deploy-kit nginx: prints the nginx configuration that puts nginx in front
+// of the app processes (the seed guide's FriendFeed file, fixed; see
+// lib/cli/config/nginx.ts for what changed and why).
+import type { CliIo } from './main.js'
+import { nginxConfig } from './config/nginx.js'
+import { optional, required, runGenerator, type Generator } from './generate.js'
+import * as check from './config/validate.js'
+
+export const USAGE = `Usage: deploy-kit nginx --upstream HOST:PORT[-LAST][,...] [options]
+
+Prints an nginx configuration for the app processes behind it.
+
+  --upstream LIST        app processes, e.g. 127.0.0.1:8000-8003,10.0.0.2:8000-8003 (required)
+  --listen PORT|ADDR:PORT  where nginx listens (default 80)
+  --server-name NAMES    server_name, comma-separated
+  --max-body SIZE        client_max_body_size (default 50M)
+  --static-root DIR      absolute path of the static directory, served by nginx
+  --static-prefix PATH   URL prefix of static files (default /static/)
+  --aliases FILES        static files also served at the root
+                         (default robots.txt,favicon.ico; needs --static-root)
+  --max-fails N          failures before an app process is skipped (default 1)
+  --fail-timeout TIME    how long it is skipped (default 10s)
+  --keepalive N          idle keep-alive connections to the app (default 32)
+  --health PATH          a health-check path passed to the app without access logs
+  --prefix DIR           put pid, logs and temp files under DIR (unprivileged runs)
+  --user NAME            user directive (when nginx starts as root)
+  --mime-types FILE      nginx mime.types (default /etc/nginx/mime.types)
+  --worker-connections N (default 1024)
+  --output, -o FILE      write the file instead of printing it
+`
+
+export const generator: Generator = {
+  command: 'nginx',
+  usage: USAGE,
+  options: {
+    upstream: { type: 'string' },
+    listen: { type: 'string' },
+    'server-name': { type: 'string' },
+    'max-body': { type: 'string' },
+    'static-root': { type: 'string' },
+    'static-prefix': { type: 'string' },
+    aliases: { type: 'string' },
+    'max-fails': { type: 'string' },
+    'fail-timeout': { type: 'string' },
+    keepalive: { type: 'string' },
+    health: { type: 'string' },
+    prefix: { type: 'string' },
+    user: { type: 'string' },
+    'mime-types': { type: 'string' },
+    'worker-connections': { type: 'string' }
+  },
+  build (values, generatedBy) {
+    const staticRoot = values['static-root'] === undefined ? undefined : check.absolutePath('--static-root', values['static-root'] as string)
+    if (staticRoot === undefined && values.aliases !== undefined) {
+      throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
+    }
+    const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
+    return nginxConfig({
+      upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
+      listen: check.listen('--listen', optional(values, 'listen', '80')),
+      serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
+      maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
+      staticRoot,
+      staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
+      aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),
+      maxFails: check.positiveInteger('--max-fails', optional(values, 'max-fails', '1'), 1000),
+      failTimeout: check.duration('--fail-timeout', optional(values, 'fail-timeout', '10s')),
+      keepalive: check.positiveInteger('--keepalive', optional(values, 'keepalive', '32'), 100000),
+      health: values.health === undefined ? undefined : check.urlPath('--health', values.health as string),
+      prefix: values.prefix === undefined ? undefined : check.absolutePath('--prefix', values.prefix as string),
+      user: values.user === undefined ? undefined : check.name('--user', values.user as string),
+      mimeTypes: check.absolutePath('--mime-types', optional(values, 'mime-types', '/etc/nginx/mime.types')),
+      workerConnections: check.positiveInteger('--worker-connections', optional(values, 'worker-connections', '1024'), 1000000),
+      generatedBy
+    })
+  }
+}
+
+export async function run (args: string[], io: CliIo): Promise<number> {
+  return await runGenerator(generator, args, io)
+}
