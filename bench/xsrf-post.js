@@ -8,6 +8,7 @@
 // ratios is the number to quote (it pairs measurements taken seconds apart,
 // so load from other processes on the machine mostly cancels out).
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 
@@ -46,6 +47,16 @@ function start (kind) {
   })
 }
 
+/** CPU seconds (user + system) a server process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return NaN
+  }
+}
+
 async function measure (port, seconds) {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/submit`,
@@ -57,7 +68,7 @@ async function measure (port, seconds) {
     duration: seconds
   })
   if (result.non2xx !== 0 || result.errors !== 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors on port ${port}`)
-  return result.requests.average
+  return { rps: result.requests.average, count: result.requests.total }
 }
 
 async function main () {
@@ -67,22 +78,32 @@ async function main () {
   try {
     const best = { bare: 0, bundle: 0 }
     const ratios = []
+    const cpu = { bare: { seconds: 0, requests: 0 }, bundle: { seconds: 0, requests: 0 } }
     await measure(servers.bare.port, 1) // warm-up
     await measure(servers.bundle.port, 1)
     for (let round = 1; round <= rounds; round++) {
       const rps = {}
       for (const kind of round % 2 ? ['bare', 'bundle'] : ['bundle', 'bare']) {
-        rps[kind] = await measure(servers[kind].port, seconds)
+        const before = cpuSeconds(servers[kind].child.pid)
+        const run = await measure(servers[kind].port, seconds)
+        cpu[kind].seconds += cpuSeconds(servers[kind].child.pid) - before
+        cpu[kind].requests += run.count
+        rps[kind] = run.rps
         best[kind] = Math.max(best[kind], rps[kind])
       }
       ratios.push(rps.bundle / rps.bare)
       console.log(`round ${round}: bare ${rps.bare.toFixed(0)} req/s, bundle ${rps.bundle.toFixed(0)} req/s, ratio ${(rps.bundle / rps.bare).toFixed(3)}`)
     }
+    // Server CPU time per request: what throughput would be on an idle machine,
+    // and far less disturbed than req/s when other processes share the CPUs.
+    const perRequest = (kind) => cpu[kind].seconds / cpu[kind].requests * 1e6
     ratios.sort((a, b) => a - b)
     const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2] : (ratios[ratios.length / 2 - 1] + ratios[ratios.length / 2]) / 2
     console.log(`raw token ${RAW}; ${rounds} rounds of ${seconds} s per server, 50 connections`)
     console.log(`best: bare Fastify + @fastify/formbody ${best.bare.toFixed(0)} req/s, bundle (xsrfCookies: true) ${best.bundle.toFixed(0)} req/s, ratio ${(best.bundle / best.bare).toFixed(3)}`)
     console.log(`median per-round ratio bundle / bare: ${median.toFixed(3)} (target >= 0.9)`)
+    console.log(`server CPU per request: bare ${perRequest('bare').toFixed(1)} µs, bundle ${perRequest('bundle').toFixed(1)} µs, ` +
+      `ratio bare / bundle ${(perRequest('bare') / perRequest('bundle')).toFixed(3)} (target >= 0.9)`)
   } finally {
     for (const { child } of Object.values(servers)) child.stdin.end()
   }

@@ -87,6 +87,10 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
   if (given.secure !== undefined && given.secure !== 'auto' && typeof given.secure !== 'boolean') {
     throw invalid('xsrfCookieOptions.secure', given.secure, 'a boolean or "auto"')
   }
+  if (given.sameSite === 'none' && given.secure !== true) {
+    // Browsers drop a SameSite=None cookie without Secure: every POST would then fail.
+    throw invalid('xsrfCookieOptions.sameSite', 'none', 'secure: true alongside sameSite "none"')
+  }
   const expiresDays = given.expiresDays
   if (expiresDays !== undefined && (typeof expiresDays !== 'number' || !(expiresDays > 0) || !Number.isFinite(expiresDays))) {
     throw invalid('xsrfCookieOptions.expiresDays', expiresDays, 'a positive number of days')

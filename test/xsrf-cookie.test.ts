@@ -16,8 +16,8 @@ const ejs: unknown = createRequire(import.meta.url)('ejs')
 const vectors = JSON.parse(readFileSync(new URL('./fixtures/xsrf/tornado-vectors.json', import.meta.url), 'utf8')) as
   { xsrf_cookie_issuance: IssuanceVector[], xsrf_check_cases: CheckVector[] }
 
-async function build (t: Test, options: XsrfOptions = {}, before?: (app: FastifyInstance) => Promise<void> | void): Promise<FastifyInstance> {
-  const app = Fastify()
+async function build (t: Test, options: XsrfOptions = {}, before?: (app: FastifyInstance) => Promise<void> | void, fastifyOptions: { trustProxy?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions)
   await before?.(app)
   await app.register(xsrf, options)
   app.get('/token', async (_request, reply) => ({ token: reply.xsrfToken(), again: reply.xsrfToken() }))
@@ -86,12 +86,16 @@ t.test('template helpers also reach reply.locals without @fastify/view', async (
 })
 
 t.test('xsrfCookieOptions set the cookie attributes; secure "auto" follows the request protocol', async (t) => {
+  const none = await build(t, { xsrfCookieOptions: { sameSite: 'none', secure: true } })
+  t.match(xsrfSetCookie((await none.inject('/token')).headers)!, /; Secure; SameSite=None$/, 'SameSite=None with Secure')
   const app = await build(t, { xsrfCookieOptions: { domain: 'example.com', path: '/app', sameSite: 'strict', secure: true, httpOnly: true, maxAge: 3600 } })
   const line = xsrfSetCookie((await app.inject('/token')).headers)!
   t.match(line, /; Max-Age=3600; Domain=example\.com; Path=\/app; HttpOnly; Secure; SameSite=Strict$/)
   const auto = await build(t, { xsrfCookieOptions: { secure: 'auto', sameSite: false } })
   const plain = xsrfSetCookie((await auto.inject('/token')).headers)!
   t.notMatch(plain, /Secure|SameSite/)
+  const proxied = await build(t, { xsrfCookieOptions: { secure: 'auto' } }, undefined, { trustProxy: true })
+  t.match(xsrfSetCookie((await proxied.inject({ url: '/token', headers: { 'x-forwarded-proto': 'https' } })).headers)!, /; Secure/, 'https behind a trusted proxy')
   const days = await build(t, { xsrfCookieOptions: { expiresDays: 2 } })
   const expires = /Expires=([^;]+)/.exec(xsrfSetCookie((await days.inject('/token')).headers)!)![1]!
   t.ok(Math.abs(Date.parse(expires) - Date.now() - 2 * 86_400_000) < 60_000, 'expires in 2 days')
@@ -242,6 +246,7 @@ t.test('invalid xsrf settings fail at registration with a coded error naming the
     [{ xsrfCookieOptions: { httponly: true } as unknown as {} }, /"xsrfCookieOptions.httponly"/],
     [{ xsrfCookieOptions: { sameSite: 'Lax' as 'lax' } }, /"xsrfCookieOptions.sameSite"/],
     [{ xsrfCookieOptions: { secure: 'yes' as 'auto' } }, /"xsrfCookieOptions.secure"/],
+    [{ xsrfCookieOptions: { sameSite: 'none', secure: 'auto' } }, /"xsrfCookieOptions.sameSite": received "none", expected secure: true/],
     [{ xsrfCookieOptions: { expiresDays: 0 } }, /"xsrfCookieOptions.expiresDays"/],
     [{ xsrfCookieOptions: { expiresDays: '1' as unknown as number } }, /"xsrfCookieOptions.expiresDays"/],
     [{ xsrfCookieOptions: { maxAge: 1.5 } }, /"xsrfCookieOptions.maxAge"/],
