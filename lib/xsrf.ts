@@ -203,9 +203,10 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
   if (!settings.check) return
   // preHandler: after every body parser, including @fastify/multipart's preValidation.
   fastify.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.is404 || request.routeOptions.config.xsrf === false) return done()
+    if (SAFE_METHODS.has(request.method) || request.is404) return done()
     const failure = checkXsrf(request)
-    if (failure === null) return done()
+    // The opt-out is read only on failure: request.routeOptions builds a new object per call.
+    if (failure === null || request.routeOptions.config.xsrf === false) return done()
     sendErrorResponse(request, reply, failure as Error & { code: string, statusCode: number })
   })
 }
