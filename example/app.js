@@ -18,7 +18,7 @@ export function settingsFromEnv (env = process.env) {
 }
 
 export default async function buildApp (options = {}) {
-  const app = Fastify({ logger: options.logger ?? true })
+  const app = Fastify({ logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' } })
   await app.register(fastifyView, { engine: { ejs }, root: here + 'templates' })
   await app.register(deployKit, { ...settingsFromEnv(), ...options.settings })
 

@@ -7,6 +7,8 @@ import fp from 'fastify-plugin'
 import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
 import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
 import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from './cookie.js'
+import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
+import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
 export * from './errors.js'
@@ -20,9 +22,11 @@ export {
   quoteCookieValue, unquoteCookieValue, encodeCookieValue
 } from './cookie.js'
 export type { CookieSecret, SecretKey, CreateSignedValueOptions, DecodeSignedValueOptions } from './cookie.js'
+export { fastifyDeployXsrf, fastifyDeployAuth }
+export type { XsrfOptions, AuthOptions }
 
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, XsrfOptions, AuthOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -52,6 +56,17 @@ const PARTS: Part[] = [
     names: COOKIE_SETTING_NAMES,
     wanted: (s) => Object.hasOwn(s, 'cookieSecret') || s.keyVersion !== undefined,
     register: (fastify, s) => fastify.register(fastifyDeployCookie, { ...pick(s, COOKIE_SETTING_NAMES), debug: s.debug })
+  },
+  {
+    // Before auth: a request that fails the XSRF check never runs getCurrentUser.
+    names: XSRF_SETTING_NAMES,
+    wanted: (s) => optionalBoolean('xsrfCookies', s.xsrfCookies, false),
+    register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
+  },
+  {
+    names: AUTH_SETTING_NAMES,
+    wanted: (s) => s.loginUrl !== undefined || s.getCurrentUser !== undefined,
+    register: (fastify, s) => fastify.register(fastifyDeployAuth, pick(s, AUTH_SETTING_NAMES))
   }
 ]
 

@@ -1,0 +1,19 @@
+// Some dependencies declare engines >= 22; these tests prove the parts we use
+// work on the Node.js 20 we support (the warning alone proves nothing).
+import t from 'tap'
+import Fastify from 'fastify'
+import fastifyStatic from '@fastify/static'
+
+t.test('the runtime is the Node.js line we support', async (t) => {
+  t.ok(Number(process.versions.node.split('.')[0]) >= 20)
+})
+
+t.test('@fastify/static (content-disposition@3, engines >= 22) sends downloads on this Node', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyStatic, { root: t.testdir({ 'report.txt': 'data' }), serve: false })
+  app.get('/download', (request, reply) => reply.download('report.txt', 'résumé 2024.txt'))
+  t.teardown(() => app.close())
+  const response = await app.inject('/download')
+  t.equal(response.body, 'data')
+  t.equal(response.headers['content-disposition'], 'attachment; filename="r?sum? 2024.txt"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9%202024.txt')
+})
