@@ -10,6 +10,17 @@ for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 /** Python's int() on ASCII bytes: surrounding whitespace, a sign and `_` between digits are allowed. */
 export function pythonInt (text: string): number | null {
+  // Fast path for what Tornado and we write: up to 15 plain decimal digits.
+  let value = 0
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return lenientInt(text)
+    value = value * 10 + digit
+  }
+  return text.length > 0 && text.length <= 15 ? value : lenientInt(text)
+}
+
+function lenientInt (text: string): number | null {
   const match = PYTHON_INT.exec(text)
   return match === null ? null : Number(match[1]!.replaceAll('_', ''))
 }
