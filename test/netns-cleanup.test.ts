@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { cleanLeftovers, createNetwork, firstJsonLine, listNamespaces, netnsSkipReason, runPrefix, PREFIX } from './helpers/netns.js'
+import { FIXTURE_ENV, cleanLeftovers, createNetwork, firstJsonLine, listNamespaces, netnsSkipReason, runPrefix, PREFIX } from './helpers/netns.js'
 
 const ECHO_SERVER = fileURLToPath(new URL('./fixtures/netns/echo-server.js', import.meta.url))
 const HOLD_NETWORK = fileURLToPath(new URL('./fixtures/netns/hold-network.ts', import.meta.url))
@@ -34,7 +34,7 @@ async function waitUntilGone (pid: number): Promise<boolean> {
 
 t.test('teardown stops the processes and removes every namespace, veth and the bridge', { skip }, async (t) => {
   const network = await createNetwork(t, ['appA', 'client'])
-  const server = network.spawn('appA', process.execPath, [ECHO_SERVER, network.address('appA'), 'appA'])
+  const server = network.spawn('appA', process.execPath, [ECHO_SERVER, network.address('appA'), 'appA'], { env: FIXTURE_ENV })
   await firstJsonLine(server)
   const ports = execFileSync('ip', ['-n', network.switchNamespace, '-o', 'link'], { encoding: 'utf8' })
   t.match(ports, /br0: .*UP/)
