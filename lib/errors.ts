@@ -113,3 +113,22 @@ export const FDK_CLI_INVALID_OPTION = createError(
   500,
   TypeError
 )
+
+// CLUSTER: the process launcher (launch(), deploy-kit start).
+export const FDK_CLUSTER_OPTION_INVALID = createError(
+  'FDK_CLUSTER_OPTION_INVALID',
+  'Invalid launch option "%s": received %s, expected %s',
+  500,
+  TypeError
+)
+export const FDK_CLUSTER_BUILD_APP_INVALID = createError(
+  'FDK_CLUSTER_BUILD_APP_INVALID',
+  'buildApp %s; expected a function returning a Fastify instance (or a promise of one)',
+  500,
+  TypeError
+)
+export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
+  'FDK_CLUSTER_TOO_MANY_RESTARTS',
+  'Too many worker restarts (%s within %s), giving up; the last worker exit was %s',
+  500
+)

@@ -14,6 +14,7 @@ import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './se
 
 export * from './errors.js'
 export { addTemplateLocal } from './locals.js'
+export { launch, taskId, type ClusterOptions, type LaunchHandle } from './cluster.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }
 export { fastifyDeployCookie }

@@ -1,0 +1,123 @@
+// launch(): Tornado's multi-process mode (`server.start(0)`, fork_processes,
+// task_id) for a Fastify app, with the parts Tornado leaves hard done: crashed
+// workers come back in their slot with backoff, SIGTERM drains in-flight
+// requests, SIGHUP replaces workers one at a time without dropping a request,
+// and no worker outlives its primary. 'shared' mode puts every worker on one
+// port (node:cluster's shared handle); 'ports' mode gives worker i port + i,
+// the layout Tornado's guide recommends behind nginx.
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
+import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './errors.js'
+import { describeValue } from './settings.js'
+import { DEFAULT_POLICY } from './cluster/supervisor.js'
+import type { BuildApp, LaunchableApp } from './cluster/server.js'
+import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
+import { runPrimary, type WorkerInfo } from './cluster/primary.js'
+
+export type { BuildApp, LaunchableApp, Logger, WorkerInfo }
+
+export interface ClusterOptions {
+  /** Port to listen on; in 'ports' mode the first of `processes` ports. Default 8888. */
+  port?: number
+  /** Address to listen on. Default Fastify's (localhost). */
+  host?: string
+  /** Worker processes; 0 = one per available CPU (Tornado's meaning), 1 = in-process. Default 1. */
+  processes?: number
+  /** 'shared': all workers on `port`; 'ports': worker i on `port + i`. Default 'shared'. */
+  mode?: 'shared' | 'ports'
+  /** Restarts allowed within 15 minutes before the primary gives up (Tornado's max_restarts). Default 100. */
+  maxRestarts?: number
+  /** How long a stopping worker may drain before its connections are cut. Default 10000. */
+  shutdownTimeoutMs?: number
+  /** Warn at start-up when the open-file soft limit is below this. Default 1024. */
+  minOpenFiles?: number
+  /** Logger for the primary (pino-compatible); workers log with their app's logger. Default pino. */
+  logger?: Logger
+}
+
+export interface NormalizedClusterOptions {
+  port: number
+  host: string | undefined
+  processes: number
+  mode: 'shared' | 'ports'
+  maxRestarts: number
+  shutdownTimeoutMs: number
+  minOpenFiles: number
+  logger: Logger | undefined
+}
+
+/** What launch() resolves to. In a worker it describes that worker. */
+export interface LaunchHandle {
+  /** 'primary' supervises workers; 'worker' is one of them; 'single' is processes: 1. */
+  role: 'primary' | 'worker' | 'single'
+  /** The live workers (in a worker or single process: itself). */
+  workers: () => WorkerInfo[]
+  /** Rolling replace of every worker, one slot at a time (what SIGHUP does). */
+  reload: () => Promise<void>
+  /** Graceful stop of everything (what SIGTERM does, without exiting the process). */
+  close: () => Promise<void>
+}
+
+const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger']
+
+function bad (name: string, value: unknown, expected: string): Error {
+  return new FDK_CLUSTER_OPTION_INVALID(name, describeValue(value), expected)
+}
+
+function integer (name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(name, value, `an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+/** Copies, fills in and validates launch options; never touches the caller's object. */
+export function normalizeClusterOptions (options: ClusterOptions = {}): NormalizedClusterOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw bad('options', options, 'an object')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) throw bad(key, (options as Record<string, unknown>)[key], `no such option (known: ${KNOWN.join(', ')})`)
+  }
+  const port = integer('port', options.port, 8888, 0, 65535)
+  const requested = integer('processes', options.processes, 1, 0, 1024)
+  const processes = requested === 0 ? availableParallelism() : requested
+  const mode = options.mode ?? 'shared'
+  if (mode !== 'shared' && mode !== 'ports') throw bad('mode', mode, '"shared" or "ports"')
+  if (mode === 'ports' && (port === 0 || port + processes - 1 > 65535)) {
+    throw bad('port', port, `a port from 1 to ${65536 - processes} so that ${processes} consecutive ports fit ('ports' mode)`)
+  }
+  const host = options.host
+  if (host !== undefined && (typeof host !== 'string' || host === '')) throw bad('host', host, 'a non-empty string')
+  const logger = options.logger
+  if (logger !== undefined && !['info', 'warn', 'error'].every((level) => typeof (logger as unknown as Record<string, unknown>)?.[level] === 'function')) {
+    throw bad('logger', logger, 'a logger with info, warn and error methods (pino)')
+  }
+  return {
+    port,
+    host,
+    processes,
+    mode,
+    maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
+    logger
+  }
+}
+
+/**
+ * Runs `buildApp` in worker processes (or in-process when `processes` is 1)
+ * and supervises them. Call it from your entry module; the same module runs
+ * again in each worker, where buildApp is called and nothing else happens.
+ */
+export async function launch (buildApp: BuildApp, options?: ClusterOptions): Promise<LaunchHandle> {
+  if (typeof buildApp !== 'function') throw new FDK_CLUSTER_BUILD_APP_INVALID(`is ${describeValue(buildApp)}`)
+  const settings = normalizeClusterOptions(options)
+  if (cluster.isWorker && process.env.FDK_CLUSTER_TASK_ID !== undefined) return await runWorker(buildApp, settings)
+  if (settings.processes === 1) return await runSingle(buildApp, settings)
+  return await runPrimary(settings, DEFAULT_POLICY)
+}
+
+/** This worker's slot (0..n-1, stable across restarts), or null outside launch(); Tornado's task_id(). */
+export function taskId (): number | null {
+  return currentTaskId()
+}

@@ -1,0 +1,171 @@
+// The primary of a multi-process launch: forks one worker per slot, restarts
+// crashed ones as lib/cluster/supervisor.ts decides, drains everything on
+// SIGTERM/SIGINT and replaces workers one slot at a time on SIGHUP. It never
+// calls buildApp. In 'ports' mode each port is still a node:cluster shared
+// handle held here, so during a reload the old and the new worker of a slot
+// are both on the port and the handover has no gap at all.
+import cluster, { type Worker } from 'node:cluster'
+import { FDK_CLUSTER_TOO_MANY_RESTARTS } from '../errors.js'
+import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
+import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
+import { defaultLogger, handleSignals, warnOpenFiles } from './worker.js'
+
+/** One entry of handle.workers(). */
+export interface WorkerInfo {
+  taskId: number
+  pid: number
+  port: number
+  state: 'starting' | 'ready' | 'draining'
+}
+
+interface Tracked {
+  worker: Worker
+  slot: number
+  port: number
+  state: WorkerInfo['state']
+  /** Resolves true once listening, false if it exited first. */
+  ready: Promise<boolean>
+}
+
+/** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
+const KILL_MARGIN_MS = 2_000
+
+export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>): Promise<LaunchHandle> {
+  const log = settings.logger ?? defaultLogger()
+  const slots = settings.processes
+  warnOpenFiles(log, settings.minOpenFiles)
+  const supervisor = new Supervisor(slots, { ...policy, maxRestarts: settings.maxRestarts })
+  const live = new Set<Tracked>()
+  const current: Array<Tracked | undefined> = new Array<Tracked | undefined>(slots)
+  const timers = new Set<NodeJS.Timeout>()
+  let stopping: Promise<void> | undefined
+  let allDown: (() => void) | undefined
+  let reloading: Promise<void> = Promise.resolve()
+  const last = slotPort(settings.mode, settings.port, slots - 1)
+  process.title = `deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`
+  log.info({ processes: slots, mode: settings.mode, port: settings.port }, `Starting ${slots} processes`)
+
+  function fork (slot: number): Tracked {
+    const port = slotPort(settings.mode, settings.port, slot)
+    const worker = cluster.fork({ FDK_CLUSTER_TASK_ID: String(slot), FDK_CLUSTER_PORT: String(port) })
+    let settle!: (ok: boolean) => void
+    const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }) }
+    live.add(entry)
+    log.info({ taskId: slot, pid: worker.process.pid, port }, 'worker started')
+    worker.on('message', (message: { fdk?: string, port?: number }) => {
+      if (message?.fdk === 'ready') {
+        entry.state = 'ready'
+        entry.port = message.port!
+        supervisor.ready(slot, Date.now())
+        log.info({ taskId: slot, pid: worker.process.pid, port: entry.port }, 'worker listening')
+        settle(true)
+      } else if (message?.fdk === 'reload') {
+        reload()
+      }
+    })
+    worker.once('exit', (code: number | null, signal: string | null) => {
+      settle(false)
+      onExit(entry, { code, signal })
+    })
+    return entry
+  }
+
+  function onExit (entry: Tracked, exit: { code: number | null, signal: string | null }): void {
+    live.delete(entry)
+    const fields = { taskId: entry.slot, pid: entry.worker.process.pid, code: exit.code, signal: exit.signal }
+    if (entry.state === 'draining' || stopping !== undefined) {
+      log.info(fields, 'worker stopped')
+      if (live.size === 0) allDown?.()
+      return
+    }
+    if (current[entry.slot] !== entry) {
+      log.warn(fields, `replacement for worker ${entry.slot} exited with ${describeExit(exit)} before listening`)
+      return
+    }
+    current[entry.slot] = undefined
+    const decision = supervisor.exited(entry.slot, Date.now(), exit)
+    if (decision.action === 'done') {
+      log.info(fields, `worker ${entry.slot} (pid ${fields.pid}) exited normally; not restarted`)
+      if (live.size === 0 && timers.size === 0) {
+        log.info({}, 'no workers left')
+        process.exit(0)
+      }
+    } else if (decision.action === 'restart') {
+      log.warn({ ...fields, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        // A reload may have filled the slot meanwhile (shutdown clears the timers).
+        /* c8 ignore next */
+        if (current[entry.slot] === undefined) {
+          current[entry.slot] = fork(entry.slot)
+          log.info({ taskId: entry.slot, pid: current[entry.slot]!.worker.process.pid }, 'worker restarted')
+        }
+      }, decision.delayMs)
+      timers.add(timer)
+    } else {
+      const error = new FDK_CLUSTER_TOO_MANY_RESTARTS(String(decision.restarts), `${Math.round(supervisor.policy.windowMs / 60_000)} minutes`, `worker ${entry.slot} with ${describeExit(exit)}`)
+      log.error({ code: error.code, restarts: decision.restarts }, error.message)
+      shutdown().then(() => process.exit(1))
+    }
+  }
+
+  function stopWorker (entry: Tracked): void {
+    entry.state = 'draining'
+    if (entry.worker.isConnected()) entry.worker.send({ fdk: 'stop' })
+    // The worker cuts its own connections at shutdownTimeoutMs; this is for a hung one.
+    /* c8 ignore next -- only for a worker stuck in an onClose hook */
+    const timer = setTimeout(() => entry.worker.process.kill('SIGKILL'), settings.shutdownTimeoutMs + KILL_MARGIN_MS)
+    entry.worker.once('exit', () => clearTimeout(timer))
+  }
+
+  function shutdown (): Promise<void> {
+    stopping ??= new Promise<void>((resolve) => {
+      allDown = resolve
+      /* c8 ignore next 3 -- only when the stop comes while a slot waits for its restart, or after every worker exited */
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      for (const entry of live) stopWorker(entry)
+      if (live.size === 0) resolve()
+    })
+    return stopping
+  }
+
+  function force (): void {
+    for (const entry of live) entry.worker.process.kill('SIGKILL')
+  }
+
+  function reload (): Promise<void> {
+    reloading = reloading.then(async () => {
+      log.info({}, 'reload started')
+      for (let slot = 0; slot < slots; slot++) {
+        const old = current[slot]
+        /* c8 ignore next 2 -- races: a SIGTERM during the reload, a slot waiting for its restart (which runs the new code anyway) */
+        if (stopping !== undefined) return
+        if (old === undefined) continue
+        const fresh = fork(slot)
+        if (!await fresh.ready) {
+          log.error({ taskId: slot }, `reload stopped: the new worker ${slot} exited before listening; the old workers keep serving`)
+          return
+        }
+        current[slot] = fresh
+        log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
+        if (live.has(old)) stopWorker(old)
+      }
+      log.info({}, 'reload finished')
+    })
+    return reloading
+  }
+
+  for (let slot = 0; slot < slots; slot++) current[slot] = fork(slot)
+  const removeSignals = handleSignals(log, shutdown, force, reload)
+  await Promise.all(current.map((entry) => entry!.ready))
+  return {
+    role: 'primary',
+    workers: () => [...live].map((entry) => ({ taskId: entry.slot, pid: entry.worker.process.pid!, port: entry.port, state: entry.state })),
+    reload,
+    close: async () => {
+      await shutdown()
+      removeSignals()
+    }
+  }
+}

@@ -1,0 +1,170 @@
+// The two ways an app is served: as a cluster worker (one slot, told to stop
+// by the primary, and exiting by itself when the primary is gone), or
+// in-process with processes: 1 (the same signals as the primary: SIGTERM and
+// SIGINT drain, a second one forces, SIGHUP swaps in a freshly built app).
+import pino from 'pino'
+import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
+import { AppServer, type BuildApp } from './server.js'
+import { openFilesWarning, readOpenFileLimit } from './limits.js'
+import { workerTitle } from './supervisor.js'
+
+/** The pino methods launch() uses; any pino logger (e.g. `app.log`) fits. */
+export interface Logger {
+  info: (obj: object, msg?: string) => void
+  warn: (obj: object, msg?: string) => void
+  error: (obj: object, msg?: string) => void
+}
+
+// On globalThis so a second copy of this module (lib/ and dist/) agrees.
+const TASK_ID = Symbol.for('fastify-deploy-kit.taskId')
+const slotHolder = globalThis as { [TASK_ID]?: number }
+
+export function currentTaskId (): number | null {
+  return slotHolder[TASK_ID] ?? null
+}
+
+export function defaultLogger (): Logger {
+  return pino({ name: 'deploy-kit' })
+}
+
+/** Logs the open-file warning (with the fixes) when the soft limit is too low. */
+export function warnOpenFiles (log: Logger, minOpenFiles: number, limitsPath?: string): void {
+  const warning = openFilesWarning(readOpenFileLimit(limitsPath), minOpenFiles)
+  if (warning !== null) log.warn({ minOpenFiles }, warning)
+}
+
+/**
+ * Signal handling shared by the primary and processes: 1. The first SIGTERM
+ * or SIGINT stops gracefully and exits 0; a second one exits 1 at once.
+ */
+export function handleSignals (log: Logger, stop: () => Promise<void>, force: () => void, reload: () => Promise<void>): () => void {
+  let stopping = false
+  const onStop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: stopping now without draining')
+      force()
+      process.exit(1)
+    }
+    stopping = true
+    log.info({ signal }, 'stopping: draining in-flight requests')
+    stop().then(() => {
+      log.info({ signal }, 'stopped')
+      process.exit(0)
+    }, /* c8 ignore next -- stop() does not reject */ () => process.exit(1))
+  }
+  const onReload = (): void => {
+    reload().catch(/* c8 ignore next -- reload() logs its own failures */ () => {})
+  }
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+  process.on('SIGHUP', onReload)
+  return () => {
+    process.off('SIGTERM', onStop)
+    process.off('SIGINT', onStop)
+    process.off('SIGHUP', onReload)
+  }
+}
+
+export async function runWorker (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
+  const slot = Number(process.env.FDK_CLUSTER_TASK_ID)
+  const port = Number(process.env.FDK_CLUSTER_PORT)
+  // Not inherited by processes the app spawns: they are not workers.
+  delete process.env.FDK_CLUSTER_TASK_ID
+  delete process.env.FDK_CLUSTER_PORT
+  slotHolder[TASK_ID] = slot
+  process.title = workerTitle(slot, port)
+  // Ctrl-C reaches the whole process group; the primary decides what happens.
+  process.on('SIGINT', () => {})
+  let server: AppServer
+  let bound: number
+  try {
+    server = await AppServer.build(buildApp)
+    bound = await server.listen(port, settings.host)
+  } catch (error) {
+    (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
+    process.exit(1)
+  }
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= server.drain(settings.shutdownTimeoutMs).then((clean) => {
+      server.app.log.info({ taskId: slot, clean }, 'worker drained')
+      process.exit(0)
+    }, /* c8 ignore start -- only when one of the app's onClose hooks throws */ (error: unknown) => {
+      server.app.log.error({ err: error, taskId: slot }, 'worker failed to close')
+      process.exit(1)
+    }) /* c8 ignore stop */
+    return stopping
+  }
+  process.on('message', (message: { fdk?: string }) => {
+    if (message?.fdk === 'stop') stop()
+  })
+  process.on('SIGTERM', () => { stop() })
+  // The IPC channel closes when the primary dies, however it died: never an orphan.
+  process.on('disconnect', () => { stop() })
+  process.send!({ fdk: 'ready', port: bound })
+  return {
+    role: 'worker',
+    /* c8 ignore next -- a worker reads its own handle while it serves, not once it drains */
+    workers: () => [{ taskId: slot, pid: process.pid, port: bound, state: stopping === undefined ? 'ready' : 'draining' }],
+    reload: async () => { process.send!({ fdk: 'reload' }) },
+    close: stop
+  }
+}
+
+export async function runSingle (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
+  const log = settings.logger ?? defaultLogger()
+  warnOpenFiles(log, settings.minOpenFiles)
+  slotHolder[TASK_ID] = 0
+  let current: AppServer
+  let port: number
+  try {
+    current = await AppServer.build(buildApp)
+    port = await current.listen(settings.port, settings.host)
+  } catch (error) {
+    delete slotHolder[TASK_ID] // this process did not become a worker after all
+    throw error
+  }
+  process.title = workerTitle(0, port)
+  log.info({ taskId: 0, port }, 'listening in-process (processes: 1)')
+  let reloading: Promise<void> = Promise.resolve()
+  let state: 'ready' | 'draining' = 'ready'
+  const reload = (): Promise<void> => {
+    reloading = reloading.then(async () => {
+      if (state === 'draining') return
+      log.info({ taskId: 0 }, 'reload started')
+      let next: AppServer
+      try {
+        next = await AppServer.build(buildApp)
+      } catch (error) {
+        log.error({ err: error }, 'reload failed: the new app did not build; the old one keeps serving')
+        return
+      }
+      // No SO_REUSEPORT in Node 20: the port is free for the instant between these two calls.
+      const old = current
+      old.stopAccepting()
+      try {
+        await next.listen(port, settings.host)
+      } catch (error) /* c8 ignore start -- only when another process grabs the port in that instant */ {
+        log.error({ err: error, port }, 'reload failed: the port was taken while switching; exiting so the process manager restarts us')
+        process.exit(1)
+      } /* c8 ignore stop */
+      current = next
+      await old.drain(settings.shutdownTimeoutMs)
+      log.info({ taskId: 0 }, 'reload finished')
+    })
+    return reloading
+  }
+  let stopped: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    state = 'draining'
+    stopped ??= reloading.then(() => current.drain(settings.shutdownTimeoutMs)).then(() => { removeSignals() })
+    return stopped
+  }
+  const removeSignals = handleSignals(log, close, () => {}, reload)
+  return {
+    role: 'single',
+    workers: () => [{ taskId: 0, pid: process.pid, port, state }],
+    reload,
+    close
+  }
+}

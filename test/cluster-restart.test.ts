@@ -1,0 +1,48 @@
+import t from 'tap'
+import { get, isAlive, launchFixture } from './fixtures/cluster/spawn.js'
+
+t.test('a worker killed with SIGKILL comes back in the same slot while the other keeps serving', async (t) => {
+  const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1' })
+  const listening = await launched.waitFor((line) => line.msg === 'worker listening', 2)
+  const port = listening[0]!.port as number
+  const victim = listening.find((line) => line.taskId === 1)!
+  const survivor = listening.find((line) => line.taskId === 0)!
+  process.kill(victim.pid, 'SIGKILL')
+  const [restarting] = await launched.waitFor((line) => line.taskId === 1 && /restarting in/.test(line.msg))
+  t.match(restarting!.msg, /worker 1 \(pid \d+\) exited with signal SIGKILL, restarting in \d+ ms/)
+  // While slot 1 is down, slot 0 answers everything.
+  const during = await get(port)
+  t.equal(during.status, 200)
+  t.equal(during.body.pid, survivor.pid)
+  const [back] = await launched.waitFor((line) => line.msg === 'worker listening' && line.taskId === 1 && line.pid !== victim.pid)
+  t.equal(back!.port, port)
+  t.not(back!.pid, victim.pid, 'a new process')
+  const seen = new Map<number, number | null>()
+  for (let i = 0; i < 50 && seen.size < 2; i++) {
+    const answer = await get(port)
+    seen.set(answer.body.pid, answer.body.taskId)
+  }
+  t.equal(seen.get(back!.pid), 1, 'the new process has the killed one\'s taskId')
+  t.equal(seen.get(survivor.pid), 0, 'the survivor is the same process')
+  launched.child.kill('SIGTERM')
+  t.same(await launched.exited, { code: 0, signal: null })
+})
+
+t.test('a crash loop backs off, then the primary gives up, exits non-zero and leaves no worker behind', async (t) => {
+  const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1', maxRestarts: 3 }, { FDK_TEST_APP: 'crash' })
+  const exit = await launched.exited
+  t.equal(exit.code, 1, 'the primary exits with status 1')
+  const delays = launched.lines.filter((line) => /restarting in/.test(line.msg)).map((line) => line.delayMs as number)
+  t.equal(delays.length, 3, 'exactly maxRestarts restarts')
+  t.ok(delays.every((delay) => delay > 0), 'every restart waited')
+  // Three restarts over two slots: one slot restarted twice, the second time after a longer wait.
+  const twice = [0, 1].map((slot) => launched.lines.filter((line) => /restarting in/.test(line.msg) && line.taskId === slot))
+    .find((restarts) => restarts.length === 2)!
+  t.ok((twice[1]!.delayMs as number) > (twice[0]!.delayMs as number), 'a slot that crashes again waits longer')
+  const giveUp = launched.lines.find((line) => line.code === 'FDK_CLUSTER_TOO_MANY_RESTARTS')
+  t.match(giveUp?.msg, /Too many worker restarts \(3 within 15 minutes\), giving up/)
+  const started = launched.lines.filter((line) => line.msg === 'worker started').map((line) => line.pid)
+  // Two first starts and up to three restarts (one may still be waiting out its backoff at the give-up).
+  t.ok(started.length >= 4 && started.length <= 5, `two first starts and the restarts (${started.length} starts)`)
+  t.same(started.filter(isAlive), [], 'no worker outlives the primary')
+})
