@@ -2,7 +2,7 @@
 // gzip case) vs a bare Fastify route returning the same bytes, one server
 // process each, measured interleaved in one run. `npm run bench static`.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import Fastify from 'fastify'
@@ -78,4 +78,4 @@ console.log(table([
   return cells
 })))
 console.log(`\nstaticUrl(): ${(staticUrlPerSecond / 1e6).toFixed(1)} million calls/s (checksum ${length % 7})`)
-console.log(`10,000 files: ready() in ${readyMs.toFixed(0)} ms; background hashing of ${summary.files} files took ${summary.ms} ms; longest event-loop stall ${(histogram.max / 1e6).toFixed(1)} ms`)
+console.log(`10,000 files: ready() in ${readyMs.toFixed(0)} ms; background hashing of ${summary.files} files took ${summary.ms} ms; longest event-loop stall ${(histogram.max / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms (load average ${loadavg()[0].toFixed(1)})`)

@@ -121,7 +121,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   function shutdown (): Promise<void> {
     stopping ??= new Promise<void>((resolve) => {
       allDown = resolve
-      /* c8 ignore next 3 -- only when the stop comes while a slot waits for its restart, or after every worker exited */
+      /* c8 ignore next 4 -- only when the stop comes while a slot waits for its restart, or after every worker exited */
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       for (const entry of live) stopWorker(entry)
