@@ -28,6 +28,38 @@ export const FDK_STATIC_FORBIDDEN = createError(
   403
 )
 
+// COOKIE: signed cookies (lib/cookie.ts, lib/cookie/*). Programmer mistakes,
+// so they surface as 500s in the handler that made them, never from a cookie
+// a client sent: a bad or forged cookie only ever reads as null.
+export const FDK_COOKIE_SECRET_MISSING = createError(
+  'FDK_COOKIE_SECRET_MISSING',
+  '%s was used but the "cookieSecret" setting is not set',
+  500
+)
+export const FDK_COOKIE_SECRET_WEAK = createError(
+  'FDK_COOKIE_SECRET_WEAK',
+  'Setting "cookieSecret"%s is %s; generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` (or set debug: true while developing)',
+  500
+)
+export const FDK_COOKIE_NAME_INVALID = createError(
+  'FDK_COOKIE_NAME_INVALID',
+  'Cookie name %s cannot be signed: %s',
+  500,
+  TypeError
+)
+export const FDK_COOKIE_VALUE_INVALID = createError(
+  'FDK_COOKIE_VALUE_INVALID',
+  'Cookie value %s cannot be written: %s',
+  500,
+  TypeError
+)
+export const FDK_COOKIE_OPTIONS_INVALID = createError(
+  'FDK_COOKIE_OPTIONS_INVALID',
+  'Invalid %s: received %s, expected %s',
+  500,
+  TypeError
+)
+
 // PROXY: xheaders (lib/proxy.ts).
 export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(
   'FDK_PROXY_TRUST_PROXY_CONFLICT',

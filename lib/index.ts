@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
 import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
+import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from './cookie.js'
 import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
@@ -13,11 +14,18 @@ export * from './errors.js'
 export { addTemplateLocal } from './locals.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }
+export { fastifyDeployCookie }
 export { fastifyDeployProxy }
 export type { ProxyOptions, XheadersOptions }
+export type { CookieOptions, SetSignedCookieOptions, GetSignedCookieOptions } from './cookie.js'
+export {
+  createSignedValue, decodeSignedValue, decodeSignedValueBytes, getSignedValueKeyVersion,
+  quoteCookieValue, unquoteCookieValue, encodeCookieValue
+} from './cookie.js'
+export type { CookieSecret, SecretKey, CreateSignedValueOptions, DecodeSignedValueOptions } from './cookie.js'
 
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions, ProxyOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, ProxyOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -46,6 +54,13 @@ const PARTS: Part[] = [
     names: STATIC_SETTING_NAMES,
     wanted: (s) => s.staticPath !== undefined,
     register: (fastify, s) => fastify.register(fastifyDeployStatic, pick(s, STATIC_SETTING_NAMES))
+  },
+  {
+    // Wanted as soon as the key is written, even if its value (an unset
+    // environment variable) is missing: then the API names cookieSecret.
+    names: COOKIE_SETTING_NAMES,
+    wanted: (s) => Object.hasOwn(s, 'cookieSecret') || s.keyVersion !== undefined,
+    register: (fastify, s) => fastify.register(fastifyDeployCookie, { ...pick(s, COOKIE_SETTING_NAMES), debug: s.debug })
   }
 ]
 

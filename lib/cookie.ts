@@ -1,0 +1,167 @@
+// Signed cookies: Tornado's `cookie_secret` / `key_version` settings with
+// `set_signed_cookie` and `get_signed_cookie`, wire-compatible both ways with
+// a Tornado app holding the same secret. Cookies are parsed and written by
+// @fastify/cookie, but with Python's quoting rules instead of its
+// percent-encoding, so Tornado reads what we write and we read what it
+// writes. Safer defaults than Tornado: HttpOnly, SameSite=Lax, Secure on
+// https, and weak or placeholder secrets refuse to start outside debug mode.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyCookie, { type CookieSerializeOptions, type FastifyCookieOptions } from '@fastify/cookie'
+import { createSignedValue, decodeSignedValue, type CookieSecret } from './cookie/signed-value.js'
+import { encodeCookieValue, unquoteCookieValue } from './cookie/python-cookie.js'
+import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_WEAK } from './errors.js'
+import { describeValue, invalid, optionalBoolean } from './settings.js'
+
+export * from './cookie/signed-value.js'
+export * from './cookie/python-cookie.js'
+
+export interface CookieOptions {
+  /** Signing secret (≥ 32 bytes), or key versions mapped to secrets for rotation; Tornado `cookie_secret`. Default none. */
+  cookieSecret?: string | Readonly<Record<number, string>>
+  /** Key version that signs new cookies; required with a record secret; Tornado `key_version`. Default none. */
+  keyVersion?: number
+  /** Development mode: a weak or placeholder secret only logs a warning. Default false. */
+  debug?: boolean
+}
+
+export interface SetSignedCookieOptions extends Omit<CookieSerializeOptions, 'encode' | 'signed'> {
+  /** Browser lifetime in days (fractions allowed); null for a session cookie; an explicit `expires` wins. Default 30. */
+  expiresDays?: number | null
+  /** Signed-value format, 1 or 2. Default 2. */
+  version?: 1 | 2
+}
+
+export interface GetSignedCookieOptions {
+  /** Reject signatures older than this many days. Default 31. */
+  maxAgeDays?: number
+  /** Oldest signed-value format accepted, 1 or 2. Default 1. */
+  minVersion?: 1 | 2
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Signs `value` and sets it as cookie `name` (HttpOnly, SameSite=Lax, Path=/, Secure on https); Tornado `set_signed_cookie`. */
+    setSignedCookie: (name: string, value: string | Uint8Array, options?: SetSignedCookieOptions) => FastifyReply
+  }
+  interface FastifyRequest {
+    /** The verified value of signed cookie `name`, or null if missing, tampered, expired or foreign; Tornado `get_signed_cookie`. */
+    getSignedCookie: (name: string, options?: GetSignedCookieOptions) => string | null
+  }
+}
+
+export const COOKIE_SETTING_NAMES = ['cookieSecret', 'keyVersion'] as const
+
+/** The secret from Tornado's guide, which too many deployments kept. */
+export const PLACEHOLDER_SECRET = '__TODO:_GENERATE_YOUR_OWN_RANDOM_VALUE_HERE__'
+export const MIN_SECRET_BYTES = 32
+
+// Python's cookie library drops (on read) or refuses (on write) any other name,
+// and the attribute names below, so Tornado could never see such a cookie.
+const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/
+const RESERVED_NAMES = new Set(['expires', 'path', 'comment', 'domain', 'max-age', 'secure', 'httponly', 'version', 'samesite'])
+
+interface NormalizedCookieOptions {
+  secret: CookieSecret | undefined
+  keyVersion: number | undefined
+  /** Why the secret is weak, when debug mode let it through. */
+  warnings: string[]
+}
+
+function weakness (secret: string): string | undefined {
+  if (secret === PLACEHOLDER_SECRET) return 'the placeholder from Tornado\'s documentation'
+  const bytes = Buffer.byteLength(secret)
+  return bytes < MIN_SECRET_BYTES ? `only ${bytes} bytes long (at least ${MIN_SECRET_BYTES} needed)` : undefined
+}
+
+export function normalizeCookieOptions (options: CookieOptions): NormalizedCookieOptions {
+  const debug = optionalBoolean('debug', options.debug, false)
+  const { cookieSecret, keyVersion } = options
+  const problems: Array<[string, string | undefined]> = []
+  let secret: CookieSecret | undefined
+  if (typeof cookieSecret === 'string' && cookieSecret !== '') {
+    if (keyVersion !== undefined) throw invalid('keyVersion', keyVersion, 'nothing: keyVersion only picks a key when cookieSecret is an object of key versions')
+    secret = cookieSecret
+    problems.push(['', weakness(cookieSecret)])
+  } else if (cookieSecret !== undefined) {
+    const entries = cookieSecret !== null && typeof cookieSecret === 'object' && !Array.isArray(cookieSecret) ? Object.entries(cookieSecret) : []
+    if (entries.length === 0 || !entries.every(([version, key]) => /^(?:0|[1-9][0-9]*)$/.test(version) && typeof key === 'string' && key !== '')) {
+      throw invalid('cookieSecret', cookieSecret, 'a non-empty string, or a non-empty object mapping integer key versions to strings')
+    }
+    if (typeof keyVersion !== 'number' || !Object.hasOwn(cookieSecret as object, keyVersion)) {
+      throw invalid('keyVersion', keyVersion, `the cookieSecret key version that signs new cookies (one of ${entries.map(([v]) => v).join(', ')})`)
+    }
+    secret = { ...cookieSecret }
+    for (const [version, key] of entries) problems.push([` (key version ${version})`, weakness(key as string)])
+  } else if (keyVersion !== undefined) {
+    throw invalid('keyVersion', keyVersion, 'nothing without a cookieSecret')
+  }
+  const warnings: string[] = []
+  for (const [where, problem] of problems) {
+    if (problem === undefined) continue
+    const error = new FDK_COOKIE_SECRET_WEAK(where, problem)
+    if (!debug) throw error
+    warnings.push(error.message)
+  }
+  return { secret, keyVersion, warnings }
+}
+
+function checkCookieName (name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name) || RESERVED_NAMES.has(name.toLowerCase())) {
+    throw new FDK_COOKIE_NAME_INVALID(describeValue(name), 'use letters, digits and !#$%&\'*+-.^_`|~: only, and not a Set-Cookie attribute name (Tornado could not read it)')
+  }
+}
+
+const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
+  const { secret, keyVersion, warnings } = normalizeCookieOptions(options)
+  for (const warning of warnings) fastify.log.warn({ code: 'FDK_COOKIE_SECRET_WEAK' }, `INSECURE, debug only: ${warning}`)
+
+  if (!fastify.hasRequestDecorator('cookies')) {
+    // Python's unquoting for every incoming value (no percent-decoding) and
+    // Python's quoting for every outgoing one, as Tornado parses and writes.
+    const parseOptions = { decode: unquoteCookieValue, encode: encodeCookieValue }
+    await fastify.register(fastifyCookie, { parseOptions } as FastifyCookieOptions)
+  }
+
+  function requireSecret (api: string): CookieSecret {
+    if (secret === undefined) throw new FDK_COOKIE_SECRET_MISSING(api)
+    return secret
+  }
+
+  fastify.decorateReply('setSignedCookie', function (this: FastifyReply, name: string, value: string | Uint8Array, options: SetSignedCookieOptions = {}) {
+    const key = requireSecret('reply.setSignedCookie()')
+    checkCookieName(name)
+    const { expiresDays = 30, version, ...cookieOptions } = options
+    if (expiresDays !== null && (typeof expiresDays !== 'number' || !Number.isFinite(expiresDays))) {
+      throw new FDK_COOKIE_OPTIONS_INVALID('reply.setSignedCookie() "expiresDays"', describeValue(expiresDays), 'a number of days or null')
+    }
+    // One clock reading for both, so Expires is exactly the signature time plus expiresDays.
+    const nowMs = Date.now()
+    const signed = createSignedValue(key, name, value, { version, keyVersion, clock: () => nowMs / 1000 })
+    return this.setCookie(name, signed, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.request.protocol === 'https',
+      ...(expiresDays === null ? {} : { expires: new Date(nowMs + expiresDays * 86400_000) }),
+      ...cookieOptions,
+      // Tornado must read the value as written, and it is signed by us only.
+      encode: encodeCookieValue,
+      signed: false
+    })
+  })
+
+  fastify.decorateRequest('getSignedCookie', function (this: FastifyRequest, name: string, options: GetSignedCookieOptions = {}) {
+    const key = requireSecret('request.getSignedCookie()')
+    // An app's own @fastify/cookie (registered before us) may parse lazily and
+    // leave Python's quotes on; a signed value never starts with `"`, so
+    // unquoting again is harmless.
+    const header = this.headers.cookie
+    const cookies = this.cookies ?? (header === undefined ? {} : fastify.parseCookie(header))
+    const raw = cookies[name]
+    const value = raw === undefined ? undefined : unquoteCookieValue(raw)
+    return decodeSignedValue(key, name, value, { maxAgeDays: options.maxAgeDays, minVersion: options.minVersion })
+  })
+}
+
+export default fp(plugin, { fastify: '5.x', name: 'fastify-deploy-kit/cookie' })
