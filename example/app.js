@@ -1,5 +1,5 @@
 // The seed's application (Tornado's make_app()) in Fastify. `buildApp` only
-// builds; example/main.js decides how to run it.
+// builds; example/main.js decides how to run it (one process or many).
 import Fastify from 'fastify'
 import fastifyView from '@fastify/view'
 import ejs from 'ejs'
@@ -7,21 +7,66 @@ import deployKit from 'fastify-deploy-kit'
 
 const here = new URL('.', import.meta.url).pathname
 
-/** The seed's settings block, in camelCase. */
+// Only for `npm start` on a laptop: production refuses to start without COOKIE_SECRET.
+const DEVELOPMENT_SECRET = 'example-development-secret-never-use-in-production'
+
+/** The seed's settings block, in camelCase, read from the environment. */
 export function settingsFromEnv (env = process.env) {
+  const production = env.NODE_ENV === 'production'
+  if (env.COOKIE_SECRET === undefined && production) {
+    throw new Error('COOKIE_SECRET is not set. Generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))" and give every host the same value.')
+  }
   return {
     staticPath: here + 'static',
     staticRootAliases: ['robots.txt', 'favicon.ico', 'apple-touch-icon.png'],
+    cookieSecret: env.COOKIE_SECRET ?? DEVELOPMENT_SECRET,
+    loginUrl: '/login',
+    xsrfCookies: true,
+    getCurrentUser: (request) => request.getSignedCookie('user'),
+    xheaders: true,
     compressResponse: true,
     debug: env.NODE_ENV === 'development'
   }
 }
 
+/** A redirect target from the login form's `next`: local paths only (no open redirect). */
+export function safeNext (next) {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+}
+
 export default async function buildApp (options = {}) {
   const app = Fastify({ logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' } })
-  await app.register(fastifyView, { engine: { ejs }, root: here + 'templates' })
-  await app.register(deployKit, { ...settingsFromEnv(), ...options.settings })
+  await app.register(fastifyView, { engine: { ejs }, root: here + 'templates', layout: 'layout.ejs' })
+  await app.register(deployKit, { ...settingsFromEnv(options.env), ...options.settings })
 
-  app.get('/', (request, reply) => reply.view('index.ejs', { title: 'Home' }))
+  // In memory and per process, to keep the example small; a real app uses a database.
+  const messages = []
+
+  app.get('/', (request, reply) => reply.view('index.ejs', { title: 'Home', user: request.currentUser, messages }))
+
+  app.post('/messages', async (request, reply) => {
+    const text = String(request.body?.text ?? '').trim().slice(0, 500)
+    if (text !== '') messages.unshift({ author: request.currentUser ?? 'anonymous', text })
+    messages.length = Math.min(messages.length, 20)
+    return reply.redirect('/', 303)
+  })
+
+  app.get('/login', (request, reply) => reply.view('login.ejs', { title: 'Sign in', user: request.currentUser, next: safeNext(request.query.next) }))
+
+  app.post('/login', async (request, reply) => {
+    const name = String(request.body?.name ?? '').trim().slice(0, 40)
+    if (name === '') return reply.code(400).view('login.ejs', { title: 'Sign in', user: null, next: safeNext(request.body?.next), error: 'Please enter a name.' })
+    reply.setSignedCookie('user', name)
+    return reply.redirect(safeNext(request.body?.next), 303)
+  })
+
+  app.get('/account', { preHandler: app.authenticated }, (request, reply) =>
+    reply.view('account.ejs', { title: 'Your account', user: request.currentUser }))
+
+  app.post('/logout', async (request, reply) => {
+    reply.clearCookie('user', { path: '/' })
+    return reply.redirect('/', 303)
+  })
+
   return app
 }

@@ -60,6 +60,44 @@ export const FDK_COOKIE_OPTIONS_INVALID = createError(
   TypeError
 )
 
+// XSRF: the check on unsafe methods (403, answered by lib/xsrf.ts, never thrown to the client as a 500).
+export const FDK_XSRF_TOKEN_MISSING = createError(
+  'FDK_XSRF_TOKEN_MISSING',
+  'XSRF check failed: no "_xsrf" argument, X-XSRFToken or X-CSRFToken header',
+  403
+)
+export const FDK_XSRF_TOKEN_INVALID = createError(
+  'FDK_XSRF_TOKEN_INVALID',
+  'XSRF check failed: the submitted token has an invalid format',
+  403
+)
+export const FDK_XSRF_COOKIE_MISSING = createError(
+  'FDK_XSRF_COOKIE_MISSING',
+  'XSRF check failed: the request has no valid "_xsrf" cookie',
+  403
+)
+export const FDK_XSRF_TOKEN_MISMATCH = createError(
+  'FDK_XSRF_TOKEN_MISMATCH',
+  'XSRF check failed: the submitted token does not match the "_xsrf" cookie',
+  403
+)
+export const FDK_XSRF_MULTIPART_INVALID = createError(
+  'FDK_XSRF_MULTIPART_INVALID',
+  'Invalid multipart/form-data body',
+  400
+)
+
+// AUTH: loginUrl and fastify.authenticated.
+export const FDK_AUTH_LOGIN_URL_MISSING = createError(
+  'FDK_AUTH_LOGIN_URL_MISSING',
+  'fastify.authenticated is used but the "loginUrl" setting is not set',
+  500
+)
+export const FDK_AUTH_REQUIRED = createError(
+  'FDK_AUTH_REQUIRED',
+  'Authentication required',
+  403
+)
 // PROXY: xheaders (lib/proxy.ts).
 export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(
   'FDK_PROXY_TRUST_PROXY_CONFLICT',

@@ -7,6 +7,8 @@ import fp from 'fastify-plugin'
 import fastifyDeployStatic, { STATIC_SETTING_NAMES, type StaticOptions } from './static.js'
 import fastifyDeployCompress, { COMPRESS_SETTING_NAMES, type CompressOptions } from './compress.js'
 import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from './cookie.js'
+import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
+import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
 import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
 import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
 
@@ -15,17 +17,20 @@ export { addTemplateLocal } from './locals.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }
 export { fastifyDeployCookie }
-export { fastifyDeployProxy }
-export type { ProxyOptions, XheadersOptions }
 export type { CookieOptions, SetSignedCookieOptions, GetSignedCookieOptions } from './cookie.js'
 export {
   createSignedValue, decodeSignedValue, decodeSignedValueBytes, getSignedValueKeyVersion,
   quoteCookieValue, unquoteCookieValue, encodeCookieValue
 } from './cookie.js'
 export type { CookieSecret, SecretKey, CreateSignedValueOptions, DecodeSignedValueOptions } from './cookie.js'
+export { fastifyDeployXsrf, fastifyDeployAuth }
+export type { XsrfOptions, AuthOptions }
+
+export { fastifyDeployProxy }
+export type { ProxyOptions, XheadersOptions }
 
 /** Every setting the umbrella accepts: Tornado's application settings in camelCase. */
-export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, ProxyOptions {
+export interface DeployKitSettings extends StaticOptions, CompressOptions, CookieOptions, XsrfOptions, AuthOptions, ProxyOptions {
   /** Development mode: re-hash edited static files, relax secret checks. Default false. */
   debug?: boolean
 }
@@ -61,6 +66,17 @@ const PARTS: Part[] = [
     names: COOKIE_SETTING_NAMES,
     wanted: (s) => Object.hasOwn(s, 'cookieSecret') || s.keyVersion !== undefined,
     register: (fastify, s) => fastify.register(fastifyDeployCookie, { ...pick(s, COOKIE_SETTING_NAMES), debug: s.debug })
+  },
+  {
+    // Before auth: a request that fails the XSRF check never runs getCurrentUser.
+    names: XSRF_SETTING_NAMES,
+    wanted: (s) => optionalBoolean('xsrfCookies', s.xsrfCookies, false),
+    register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
+  },
+  {
+    names: AUTH_SETTING_NAMES,
+    wanted: (s) => s.loginUrl !== undefined || s.getCurrentUser !== undefined,
+    register: (fastify, s) => fastify.register(fastifyDeployAuth, pick(s, AUTH_SETTING_NAMES))
   }
 ]
 

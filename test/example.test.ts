@@ -1,7 +1,7 @@
 // The example app (the seed's settings block in Fastify) as a user sees it.
 import t, { type Test } from 'tap'
 // @ts-expect-error -- the example is plain JavaScript with no declarations
-import buildApp from '../example/app.js'
+import buildApp, { settingsFromEnv } from '../example/app.js'
 import type { FastifyInstance } from 'fastify'
 
 async function example (t: Test): Promise<FastifyInstance> {
@@ -49,4 +49,83 @@ t.test('buildApp() with no options logs at LOG_LEVEL and takes the seed settings
   const quiet = await buildApp() as FastifyInstance
   t.teardown(() => quiet.close())
   t.equal(quiet.log.level, 'info', 'info by default (no request made, so nothing is printed)')
+})
+
+function cookiesOf (response: { cookies: Array<{ name: string, value: string }> }): Record<string, string> {
+  return Object.fromEntries(response.cookies.map((cookie) => [cookie.name, cookie.value]))
+}
+
+function formToken (html: string): string {
+  const match = /<input type="hidden" name="_xsrf" value="([^"]+)"\/>/.exec(html)
+  if (match === null) throw new Error('no _xsrf field in the page')
+  return match[1] as string
+}
+
+t.test('sign in through the XSRF-protected form, see the account page, sign out', async (t) => {
+  const app = await example(t)
+  const anonymous = await app.inject('/account')
+  t.equal(anonymous.statusCode, 302)
+  t.equal(anonymous.headers.location, '/login?next=%2Faccount')
+
+  const form = await app.inject('/login?next=%2Faccount')
+  t.equal(form.statusCode, 200)
+  const xsrf = cookiesOf(form)._xsrf as string
+  t.ok(xsrf, 'the login page issues the _xsrf cookie')
+  const token = formToken(form.body)
+  t.match(form.body, /<link rel="stylesheet" href="\/static\/site\.css\?v=[0-9a-f]{32}"/)
+
+  const refused = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { name: 'ann', next: '/account' } })
+  t.equal(refused.statusCode, 403, 'no token, no login')
+
+  const login = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { _xsrf: token, name: 'ann', next: '/account' } })
+  t.equal(login.statusCode, 303)
+  t.equal(login.headers.location, '/account')
+  const user = cookiesOf(login).user as string
+  t.match(user, /^2\|1:0\|10:\d+\|4:user\|4:YW5u\|[0-9a-f]{64}$/, 'a Tornado v2 signed cookie')
+
+  const account = await app.inject({ url: '/account', cookies: { user, _xsrf: xsrf } })
+  t.equal(account.statusCode, 200)
+  t.match(account.body, /Signed in as <strong>ann<\/strong>/)
+
+  const logout = await app.inject({ method: 'POST', url: '/logout', cookies: { user, _xsrf: xsrf }, payload: { _xsrf: formToken(account.body) } })
+  t.equal(logout.statusCode, 303)
+  t.match(logout.headers['set-cookie'], /^user=("")?;.*Max-Age=0/)
+})
+
+t.test('a message is posted with the form token; without it the post is refused', async (t) => {
+  const app = await example(t)
+  const home = await app.inject('/')
+  const xsrf = cookiesOf(home)._xsrf as string
+  const refused = await app.inject({ method: 'POST', url: '/messages', cookies: { _xsrf: xsrf }, payload: { text: 'hi' } })
+  t.equal(refused.statusCode, 403)
+  const posted = await app.inject({ method: 'POST', url: '/messages', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(home.body), text: '<b>hi</b>' } })
+  t.equal(posted.statusCode, 303)
+  const after = await app.inject({ url: '/', cookies: { _xsrf: xsrf } })
+  t.match(after.body, /<strong>anonymous<\/strong>: &lt;b&gt;hi&lt;\/b&gt;/, 'escaped in the page')
+  const empty = await app.inject({ method: 'POST', url: '/messages', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(home.body), text: '  ' } })
+  t.equal(empty.statusCode, 303)
+  const missing = await app.inject({ method: 'POST', url: '/messages', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(home.body) } })
+  t.equal(missing.statusCode, 303)
+  t.equal((await app.inject({ url: '/', cookies: { _xsrf: xsrf } })).body.match(/<li>/g)?.length, 1, 'blank posts are dropped')
+})
+
+t.test('the login form refuses an empty name and never redirects off-site', async (t) => {
+  const app = await example(t)
+  const form = await app.inject('/login?next=//evil.example/')
+  t.match(form.body, /name="next" value="\/"/)
+  const xsrf = cookiesOf(form)._xsrf as string
+  const nameless = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(form.body) } })
+  t.equal(nameless.statusCode, 400)
+  const empty = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(form.body), name: ' ' } })
+  t.equal(empty.statusCode, 400)
+  t.match(empty.body, /Please enter a name/)
+  const offsite = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(form.body), name: 'bob', next: 'https://evil.example/' } })
+  t.equal(offsite.headers.location, '/')
+})
+
+t.test('production refuses to start without COOKIE_SECRET, with the fix in the message', async (t) => {
+  t.throws(() => settingsFromEnv({ NODE_ENV: 'production' }), /COOKIE_SECRET is not set\. Generate one with/)
+  const settings = settingsFromEnv({ NODE_ENV: 'production', COOKIE_SECRET: 'x'.repeat(32) })
+  t.equal(settings.cookieSecret, 'x'.repeat(32))
+  t.equal(settingsFromEnv({ NODE_ENV: 'development' }).debug, true)
 })

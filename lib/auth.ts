@@ -1,0 +1,96 @@
+// loginUrl and authenticated: Tornado's `login_url` setting, `current_user`
+// and the `@authenticated` decorator. `getCurrentUser(request)` (sync or async)
+// is resolved once per request into `request.currentUser`; the
+// `fastify.authenticated` preHandler sends an anonymous GET/HEAD to `loginUrl`
+// with `next`, and answers any other method with 403.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { invalid, optionalString } from './settings.js'
+import { sendErrorResponse } from './error-response.js'
+import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED } from './errors.js'
+import { loginRedirectLocation } from './auth/login-url.js'
+
+export type GetCurrentUser = (request: FastifyRequest) => unknown
+
+export interface AuthOptions {
+  /** Where `authenticated` redirects anonymous GET/HEAD requests (Tornado `login_url`). Default none. */
+  loginUrl?: string
+  /** Returns the request's user, or a promise of it; falsy means anonymous (Tornado `get_current_user`). Default: always anonymous. */
+  getCurrentUser?: GetCurrentUser
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler: anonymous GET/HEAD → 302 to loginUrl?next=..., other methods → 403 (Tornado `@authenticated`). */
+    authenticated: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  }
+  interface FastifyRequest {
+    /** What `getCurrentUser` returned for this request (null when anonymous or not yet resolved). Tornado `current_user`. */
+    currentUser: unknown
+  }
+}
+
+export const AUTH_SETTING_NAMES = ['loginUrl', 'getCurrentUser'] as const
+
+interface NormalizedAuthOptions {
+  loginUrl: string | undefined
+  getCurrentUser: GetCurrentUser | undefined
+}
+
+export function normalizeAuthOptions (options: AuthOptions): NormalizedAuthOptions {
+  const getCurrentUser = options.getCurrentUser
+  if (getCurrentUser !== undefined && typeof getCurrentUser !== 'function') {
+    throw invalid('getCurrentUser', getCurrentUser, 'a function (request) => user')
+  }
+  return { loginUrl: optionalString('loginUrl', options.loginUrl), getCurrentUser }
+}
+
+const kUser = Symbol('fastify-deploy-kit.currentUser')
+const UNRESOLVED = Symbol('unresolved')
+type AuthRequest = FastifyRequest & { [kUser]: unknown }
+
+const auth: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
+  const { loginUrl, getCurrentUser } = normalizeAuthOptions(options)
+
+  fastify.decorateRequest(kUser, UNRESOLVED)
+  fastify.decorateRequest('currentUser', {
+    getter (this: AuthRequest) {
+      return this[kUser] === UNRESOLVED ? null : this[kUser]
+    }
+  })
+
+  /** Calls getCurrentUser at most once per request; later calls reuse the answer. */
+  async function resolveCurrentUser (request: FastifyRequest): Promise<unknown> {
+    const state = request as AuthRequest
+    if (state[kUser] === UNRESOLVED) {
+      state[kUser] = getCurrentUser === undefined ? null : ((await getCurrentUser(request)) ?? null)
+    }
+    return state[kUser]
+  }
+
+  // Resolved before every handler, so `request.currentUser` is a plain value
+  // there even when getCurrentUser is async.
+  if (getCurrentUser !== undefined) {
+    fastify.addHook('preHandler', async (request) => { await resolveCurrentUser(request) })
+  }
+
+  async function authenticated (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (await resolveCurrentUser(request)) return
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendErrorResponse(request, reply, new FDK_AUTH_REQUIRED())
+    }
+    const location = loginRedirectLocation(loginUrl!, { uri: request.url, protocol: request.protocol, host: request.host })
+    return reply.redirect(location, 302)
+  }
+
+  // A getter, so a route that uses `authenticated` without `loginUrl` fails
+  // when it is declared, at startup, instead of answering 500 per request.
+  fastify.decorate('authenticated', {
+    getter () {
+      if (loginUrl === undefined) throw new FDK_AUTH_LOGIN_URL_MISSING()
+      return authenticated
+    }
+  })
+}
+
+export default fp(auth, { fastify: '5.x', name: 'fastify-deploy-kit/auth' })

@@ -1,0 +1,120 @@
+// Tornado's XSRF tokens (spec §2.2), byte-compatible in both directions, with
+// no Fastify import: a raw token is 16 random bytes; the v1 form is its hex,
+// the v2 form `2|mask|hex(raw XOR mask)|timestamp` re-masks it per response
+// (BREACH). Decoding follows Tornado's `_decode_xsrf_token`, so a cookie or
+// token issued by a Tornado app with the same domain works here and back.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+
+/** A decoded `_xsrf` cookie or submitted token. */
+export interface RawXsrfToken {
+  /** 1 for the bare (hex or plain) form, 2 for the masked form. */
+  version: 1 | 2
+  /** The raw token bytes; only these are compared. */
+  token: Buffer
+  /** Creation time in whole seconds; v1 carries none, so it is `null` there. */
+  timestamp: number | null
+}
+
+export type XsrfTokenVersion = 1 | 2
+
+/** Raw token length Tornado draws (`os.urandom(16)`). */
+export const RAW_TOKEN_BYTES = 16
+/** Mask length of the v2 form (`os.urandom(4)`). */
+export const MASK_BYTES = 4
+
+// Python's `^([1-9][0-9]*)\|(.*)$` on bytes: `.` stops at LF and `$` also
+// matches before one final LF, so a value with an inner LF is "not versioned".
+const VERSIONED = /^([1-9][0-9]*)\|[^\n]*\n?$/
+const HEX = /^(?:[0-9a-fA-F]{2})*$/
+// Python's int(): surrounding whitespace, a sign, digits with single underscores.
+const PY_INT = /^[\s]*[+-]?[0-9]+(?:_[0-9]+)*[\s]*$/
+
+function unhex (text: string): Buffer | null {
+  return HEX.test(text) ? Buffer.from(text, 'hex') : null
+}
+
+/** XORs `data` with `mask` applied cyclically (Tornado's websocket mask). */
+export function applyMask (mask: Buffer, data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length)
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ mask[i % MASK_BYTES]!
+  return out
+}
+
+/**
+ * Decodes a cookie value or a submitted token the way Tornado does; `null`
+ * where Tornado returns (None, None, None). Deliberate difference: the v2 mask
+ * must be exactly 8 hex digits (Tornado's C speedup reads past a short one).
+ */
+export function decodeXsrfToken (value: string): RawXsrfToken | null {
+  const versioned = VERSIONED.exec(value)
+  if (versioned === null) {
+    // v1: hex when it unhexes, otherwise the UTF-8 bytes of the string itself.
+    return { version: 1, token: unhex(value) ?? Buffer.from(value, 'utf8'), timestamp: null }
+  }
+  if (versioned[1] !== '2') return null
+  const parts = value.split('|')
+  if (parts.length !== 4) return null
+  const mask = unhex(parts[1]!)
+  const masked = unhex(parts[2]!)
+  if (mask === null || mask.length !== MASK_BYTES || masked === null || !PY_INT.test(parts[3]!)) return null
+  return { version: 2, token: applyMask(mask, masked), timestamp: Number.parseInt(parts[3]!.trim().replaceAll('_', ''), 10) }
+}
+
+/**
+ * Renders a raw token as Tornado's `xsrf_token`: v1 is the hex; v2 masks it
+ * with `mask` (fresh random bytes unless given, for vectors).
+ */
+export function encodeXsrfToken (token: Buffer, version: XsrfTokenVersion, timestamp: number, mask: Buffer = randomBytes(MASK_BYTES)): string {
+  if (version === 1) return token.toString('hex')
+  return `2|${mask.toString('hex')}|${applyMask(mask, token).toString('hex')}|${Math.trunc(timestamp)}`
+}
+
+/** A fresh raw token from the OS CSPRNG. */
+export function newRawToken (): Buffer {
+  return randomBytes(RAW_TOKEN_BYTES)
+}
+
+/** Constant-time comparison of two raw tokens (different lengths: false at once). */
+export function rawTokensEqual (a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * Tornado's argument cleaning before the check: C0 controls other than
+ * tab, LF, VT, FF and CR become spaces, then surrounding whitespace goes.
+ */
+export function cleanArgument (value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\x00-\x08\x0e-\x1f]/g, ' ').trim()
+}
+
+/**
+ * The value of cookie `name` in a raw `Cookie` header, parsed as Tornado
+ * (Python's http.cookies) reads it: split on `;`, first `=`, trimmed, the last
+ * occurrence wins, a double-quoted value is unquoted (`\ooo` octal, `\X`).
+ * No percent-decoding: Tornado never does any, so neither do we.
+ */
+export function readCookie (header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined
+  let found: string | undefined
+  for (const piece of header.split(';')) {
+    const eq = piece.indexOf('=')
+    if (eq === -1 || piece.slice(0, eq).trim() !== name) continue
+    found = piece.slice(eq + 1).trim()
+  }
+  return found === undefined ? undefined : unquoteCookieValue(found)
+}
+
+/** Python's `_unquote`: strips one pair of double quotes and undoes escapes. */
+export function unquoteCookieValue (value: string): string {
+  if (value.length < 2 || value[0] !== '"' || value[value.length - 1] !== '"') return value
+  return value.slice(1, -1).replace(/\\(?:([0-3][0-7][0-7])|(.))/gs, (_, octal: string | undefined, char: string) =>
+    octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : char)
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Tornado's `xsrf_form_html()` markup, the token HTML-escaped. */
+export function xsrfFormHtml (token: string): string {
+  return `<input type="hidden" name="_xsrf" value="${token.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)}"/>`
+}
