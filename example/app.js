@@ -23,7 +23,9 @@ export function settingsFromEnv (env = process.env) {
     loginUrl: '/login',
     xsrfCookies: true,
     getCurrentUser: (request) => request.getSignedCookie('user'),
-    xheaders: true,
+    // Behind nginx on the same host the defaults (loopback, private ranges) fit;
+    // a fleet or a Kubernetes ingress names its balancers: TRUSTED_PROXIES=10.0.0.5,10.244.0.0/16
+    xheaders: env.TRUSTED_PROXIES === undefined ? true : { trustedProxies: env.TRUSTED_PROXIES.split(',').map((entry) => entry.trim()) },
     compressResponse: true,
     debug: env.NODE_ENV === 'development'
   }

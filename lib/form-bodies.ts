@@ -3,30 +3,70 @@
 // Parsers are added only for content types the app has no parser for, so an
 // app that registered its own (before the kit) keeps it.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { errorCodes } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import fastifyFormbody from '@fastify/formbody'
-import fastifyMultipart from '@fastify/multipart'
+import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import { FDK_XSRF_MULTIPART_INVALID } from './errors.js'
+
+/** @fastify/multipart's default part count: enough for any form, bounded for hostile ones. */
+const MAX_PARTS = 1000
 
 export async function registerFormParsers (fastify: FastifyInstance): Promise<void> {
   if (!fastify.hasContentTypeParser('application/x-www-form-urlencoded')) await fastify.register(fastifyFormbody)
-  if (fastify.hasContentTypeParser('multipart/form-data')) return
-  await fastify.register(fastifyMultipart)
-  // Like @fastify/multipart's `attachFieldsToBody: 'keyValues'` (fields as
-  // strings, files as Buffers), except that a malformed body is a 400:
-  // busboy's errors carry no status and would otherwise become a 500.
-  fastify.addHook('preValidation', async (request: FastifyRequest) => {
-    if (!request.isMultipart()) return
-    const body: Record<string, unknown> = Object.create(null)
-    try {
-      for await (const part of request.parts()) {
-        const value = part.type === 'file' ? await part.toBuffer() : part.value
-        const previous = body[part.fieldname]
-        body[part.fieldname] = previous === undefined ? value : [previous, value].flat()
-      }
-    } catch (error) {
-      if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error
-      throw new FDK_XSRF_MULTIPART_INVALID()
+  // A content-type parser (not @fastify/multipart, whose hooks run on every
+  // request): it costs nothing unless a multipart body arrives.
+  if (!fastify.hasContentTypeParser('multipart/form-data')) fastify.addContentTypeParser('multipart/form-data', parseMultipart)
+}
+
+type Done = (error: Error | null, body?: unknown) => void
+
+/**
+ * Fields as strings, files as Buffers, repeated names as arrays (like
+ * @fastify/multipart's `attachFieldsToBody: 'keyValues'`). The route's body
+ * limit bounds the whole body; a malformed body is a 400, never a 500.
+ */
+function parseMultipart (request: FastifyRequest, payload: IncomingMessage, done: Done): void {
+  const limit = request.routeOptions.bodyLimit!
+  const body: Record<string, unknown> = Object.create(null)
+  let finished = false
+  const finish = (error: Error | null): void => {
+    if (finished) return
+    finished = true
+    if (error !== null) {
+      payload.unpipe()
+      payload.resume() // drain, so the 4xx can be written
     }
-    request.body = body
+    done(error, error === null ? body : undefined)
+  }
+  const tooLarge = (): void => finish(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
+  const add = (name: string, value: string | Buffer): void => {
+    const previous = body[name]
+    body[name] = previous === undefined ? value : [previous, value].flat()
+  }
+
+  let busboy
+  try {
+    busboy = Busboy({ headers: request.headers as BusboyHeaders, limits: { fieldSize: limit, fileSize: limit, parts: MAX_PARTS } })
+  } catch {
+    return finish(new FDK_XSRF_MULTIPART_INVALID()) // no boundary
+  }
+  let received = 0
+  payload.on('data', (chunk: Buffer) => {
+    received += chunk.length
+    if (received > limit) tooLarge()
   })
+  // fieldSize/fileSize = the body limit, so nothing is truncated silently:
+  // the byte count above fails the body before any part can outgrow it.
+  busboy.on('field', add)
+  busboy.on('file', (name: string, stream: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('limit', tooLarge)
+    stream.on('end', () => add(name, Buffer.concat(chunks)))
+  })
+  busboy.on('partsLimit', tooLarge)
+  busboy.on('error', () => finish(new FDK_XSRF_MULTIPART_INVALID()))
+  busboy.on('finish', () => finish(null))
+  payload.pipe(busboy)
 }

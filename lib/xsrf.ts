@@ -87,6 +87,10 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
   if (given.secure !== undefined && given.secure !== 'auto' && typeof given.secure !== 'boolean') {
     throw invalid('xsrfCookieOptions.secure', given.secure, 'a boolean or "auto"')
   }
+  if (given.sameSite === 'none' && given.secure !== true) {
+    // Browsers drop a SameSite=None cookie without Secure: every POST would then fail.
+    throw invalid('xsrfCookieOptions.sameSite', 'none', 'secure: true alongside sameSite "none"')
+  }
   const expiresDays = given.expiresDays
   if (expiresDays !== undefined && (typeof expiresDays !== 'number' || !(expiresDays > 0) || !Number.isFinite(expiresDays))) {
     throw invalid('xsrfCookieOptions.expiresDays', expiresDays, 'a positive number of days')
@@ -199,9 +203,10 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
   if (!settings.check) return
   // preHandler: after every body parser, including @fastify/multipart's preValidation.
   fastify.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.is404 || request.routeOptions.config.xsrf === false) return done()
+    if (SAFE_METHODS.has(request.method) || request.is404) return done()
     const failure = checkXsrf(request)
-    if (failure === null) return done()
+    // The opt-out is read only on failure: request.routeOptions builds a new object per call.
+    if (failure === null || request.routeOptions.config.xsrf === false) return done()
     sendErrorResponse(request, reply, failure as Error & { code: string, statusCode: number })
   })
 }

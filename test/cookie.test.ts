@@ -320,3 +320,11 @@ t.test('the umbrella without cookie settings adds no signed-cookie API', async (
   withKeyVersion.register(deployKit, { keyVersion: 1 })
   await t.rejects(async () => await withKeyVersion.ready(), { code: 'FDK_SETTINGS_INVALID', message: /keyVersion/ })
 })
+
+t.test('Tornado\'s setting names are recognised: cookie_secret says did you mean "cookieSecret"', async (t) => {
+  for (const [typo, suggestion] of [['cookie_secret', 'cookieSecret'], ['key_version', 'keyVersion']]) {
+    const app = Fastify()
+    app.register(deployKit, { [typo!]: SECRET })
+    await t.rejects(async () => await app.ready(), { code: 'FDK_SETTINGS_UNKNOWN', message: new RegExp(`did you mean "${suggestion}"`) })
+  }
+})

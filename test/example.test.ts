@@ -128,4 +128,6 @@ t.test('production refuses to start without COOKIE_SECRET, with the fix in the m
   const settings = settingsFromEnv({ NODE_ENV: 'production', COOKIE_SECRET: 'x'.repeat(32) })
   t.equal(settings.cookieSecret, 'x'.repeat(32))
   t.equal(settingsFromEnv({ NODE_ENV: 'development' }).debug, true)
+  t.same(settingsFromEnv({ TRUSTED_PROXIES: '10.0.0.5, 10.244.0.0/16' }).xheaders, { trustedProxies: ['10.0.0.5', '10.244.0.0/16'] })
+  t.equal(settingsFromEnv({}).xheaders, true)
 })

@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { readFileSync } from 'node:fs'
 import fastifyView from '@fastify/view'
 import { createRequire } from 'node:module'
-import fastifyFormbody from '@fastify/formbody'
 import fastifyMultipart from '@fastify/multipart'
 import fastifyCookie from '@fastify/cookie'
 import xsrf, { type XsrfOptions } from '../lib/xsrf.js'
@@ -17,8 +16,8 @@ const ejs: unknown = createRequire(import.meta.url)('ejs')
 const vectors = JSON.parse(readFileSync(new URL('./fixtures/xsrf/tornado-vectors.json', import.meta.url), 'utf8')) as
   { xsrf_cookie_issuance: IssuanceVector[], xsrf_check_cases: CheckVector[] }
 
-async function build (t: Test, options: XsrfOptions = {}, before?: (app: FastifyInstance) => Promise<void> | void): Promise<FastifyInstance> {
-  const app = Fastify()
+async function build (t: Test, options: XsrfOptions = {}, before?: (app: FastifyInstance) => Promise<void> | void, fastifyOptions: { trustProxy?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions)
   await before?.(app)
   await app.register(xsrf, options)
   app.get('/token', async (_request, reply) => ({ token: reply.xsrfToken(), again: reply.xsrfToken() }))
@@ -87,12 +86,16 @@ t.test('template helpers also reach reply.locals without @fastify/view', async (
 })
 
 t.test('xsrfCookieOptions set the cookie attributes; secure "auto" follows the request protocol', async (t) => {
+  const none = await build(t, { xsrfCookieOptions: { sameSite: 'none', secure: true } })
+  t.match(xsrfSetCookie((await none.inject('/token')).headers)!, /; Secure; SameSite=None$/, 'SameSite=None with Secure')
   const app = await build(t, { xsrfCookieOptions: { domain: 'example.com', path: '/app', sameSite: 'strict', secure: true, httpOnly: true, maxAge: 3600 } })
   const line = xsrfSetCookie((await app.inject('/token')).headers)!
   t.match(line, /; Max-Age=3600; Domain=example\.com; Path=\/app; HttpOnly; Secure; SameSite=Strict$/)
   const auto = await build(t, { xsrfCookieOptions: { secure: 'auto', sameSite: false } })
   const plain = xsrfSetCookie((await auto.inject('/token')).headers)!
   t.notMatch(plain, /Secure|SameSite/)
+  const proxied = await build(t, { xsrfCookieOptions: { secure: 'auto' } }, undefined, { trustProxy: true })
+  t.match(xsrfSetCookie((await proxied.inject({ url: '/token', headers: { 'x-forwarded-proto': 'https' } })).headers)!, /; Secure/, 'https behind a trusted proxy')
   const days = await build(t, { xsrfCookieOptions: { expiresDays: 2 } })
   const expires = /Expires=([^;]+)/.exec(xsrfSetCookie((await days.inject('/token')).headers)!)![1]!
   t.ok(Math.abs(Date.parse(expires) - Date.now() - 2 * 86_400_000) < 60_000, 'expires in 2 days')
@@ -201,19 +204,22 @@ t.test('an app that registered its own form parsers and cookie plugin keeps them
   t.equal(parts.json().body.a.value, '1')
 })
 
-t.test('@fastify/formbody and @fastify/multipart, added by this plugin, declare no engine that excludes Node.js 20 and parse forms here', async (t) => {
+t.test('@fastify/formbody and @fastify/busboy, added by this plugin, declare no engine that excludes Node.js 20 and parse forms here', async (t) => {
   t.ok(Number(process.versions.node.split('.')[0]) >= 20)
-  for (const name of ['@fastify/formbody', '@fastify/multipart', '@fastify/busboy']) {
+  for (const name of ['@fastify/formbody', '@fastify/busboy']) {
     const pkg = JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { engines?: { node?: string } }
     t.notMatch(pkg.engines?.node ?? '', /^>=\s*(2[1-9]|[3-9]\d)/, `${name} engines`)
   }
   const app = Fastify()
-  await app.register(fastifyFormbody)
-  await app.register(fastifyMultipart, { attachFieldsToBody: 'keyValues' })
-  app.post('/', async (request) => request.body)
+  await app.register(xsrf, { xsrfCookies: false })
+  app.post('/', async (request) => {
+    const body = request.body as Record<string, unknown>
+    return Object.fromEntries(Object.entries(body).map(([key, value]) => [key, Buffer.isBuffer(value) ? `file:${value.toString('utf8')}` : value]))
+  })
   t.teardown(() => app.close())
   t.same((await app.inject({ method: 'POST', url: '/', ...withBody(urlencoded({ a: 'b c' }), 'x') })).json(), { a: 'b c' })
-  t.same((await app.inject({ method: 'POST', url: '/', ...withBody(multipart({ a: 'é' }), 'x') })).json(), { a: 'é' })
+  const parts = multipart({ a: 'é', __proto__x: '1' }, { name: 'upload', filename: 'a.txt', content: 'hello\r\nworld' })
+  t.same((await app.inject({ method: 'POST', url: '/', ...withBody(parts, 'x') })).json(), { a: 'é', __proto__x: '1', upload: 'file:hello\r\nworld' })
 })
 
 t.test('repeated multipart fields and oversized multipart bodies keep their meaning and status', async (t) => {
@@ -240,6 +246,7 @@ t.test('invalid xsrf settings fail at registration with a coded error naming the
     [{ xsrfCookieOptions: { httponly: true } as unknown as {} }, /"xsrfCookieOptions.httponly"/],
     [{ xsrfCookieOptions: { sameSite: 'Lax' as 'lax' } }, /"xsrfCookieOptions.sameSite"/],
     [{ xsrfCookieOptions: { secure: 'yes' as 'auto' } }, /"xsrfCookieOptions.secure"/],
+    [{ xsrfCookieOptions: { sameSite: 'none', secure: 'auto' } }, /"xsrfCookieOptions.sameSite": received "none", expected secure: true/],
     [{ xsrfCookieOptions: { expiresDays: 0 } }, /"xsrfCookieOptions.expiresDays"/],
     [{ xsrfCookieOptions: { expiresDays: '1' as unknown as number } }, /"xsrfCookieOptions.expiresDays"/],
     [{ xsrfCookieOptions: { maxAge: 1.5 } }, /"xsrfCookieOptions.maxAge"/],

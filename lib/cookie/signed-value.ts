@@ -7,6 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../errors.js'
 import { describeValue } from '../settings.js'
+import { pythonB64Decode, pythonInt } from './python-parse.js'
 
 /** One HMAC key: a string (used as UTF-8) or raw bytes. */
 export type SecretKey = string | Uint8Array
@@ -34,9 +35,7 @@ export interface DecodeSignedValueOptions {
 /** Tornado's hard-coded v1 future window; `maxAgeDays` does not change it. */
 const V1_FUTURE_SECONDS = 31 * 86400
 const VERSION_PREFIX = /^([1-9][0-9]*)\|[^\n]*\n?$/
-const PYTHON_INT = /^[ \t\n\v\f\r]*([+-]?[0-9]+(?:_[0-9]+)*)[ \t\n\v\f\r]*$/
-const B64_VALUES = new Int8Array(256).fill(-1)
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) B64_VALUES[c.charCodeAt(0)] = i
+const ASCII = /^[\x00-\x7f]*$/ // eslint-disable-line no-control-regex
 
 const systemClock = (): number => Date.now() / 1000
 
@@ -64,53 +63,21 @@ function now (fn: string, clock: unknown): number {
   return seconds
 }
 
-/** Python's int() on ASCII bytes: surrounding whitespace, a sign and `_` between digits are allowed. */
-function pythonInt (text: string): number | null {
-  const match = PYTHON_INT.exec(text)
-  return match === null ? null : Number(match[1]!.replaceAll('_', ''))
-}
-
-/**
- * Python's lenient base64.b64decode: bytes outside the alphabet are skipped,
- * enough `=` ends the input, a missing pad or a lone trailing character is an
- * error (null). Node's decoder differs (URL-safe letters, no errors).
- */
-function pythonB64Decode (text: string): Buffer | null {
-  const out = Buffer.allocUnsafe(Math.ceil(text.length * 3 / 4))
-  let length = 0
-  let quad = 0
-  let pads = 0
-  let left = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code === 0x3d) {
-      pads++
-      if (quad >= 2 && quad + pads >= 4) return out.subarray(0, length)
-      continue
-    }
-    const bits = B64_VALUES[code]!
-    if (bits < 0) continue
-    pads = 0
-    // Bits left over in a quad are dropped, so non-canonical endings decode too.
-    if (quad === 1) out[length++] = (left << 2) | (bits >> 4)
-    else if (quad === 2) out[length++] = ((left & 0x0f) << 4) | (bits >> 2)
-    else if (quad === 3) out[length++] = ((left & 0x03) << 6) | bits
-    left = bits
-    quad = (quad + 1) % 4
-  }
-  return quad === 0 ? out.subarray(0, length) : null
-}
-
-function hmacHex (algorithm: 'sha1' | 'sha256', key: SecretKey, ...parts: Buffer[]): Buffer {
+/** Hex HMAC of byte strings (one character per byte), as Tornado hashes bytes. */
+function hmacHex (algorithm: 'sha1' | 'sha256', key: SecretKey, ...parts: string[]): string {
   const hmac = createHmac(algorithm, key)
-  for (const part of parts) hmac.update(part)
-  return Buffer.from(hmac.digest('hex'), 'latin1')
+  for (const part of parts) hmac.update(part, 'latin1')
+  return hmac.digest('hex')
 }
 
 /** Constant-time comparison of the hex MACs; different lengths fail at once, as in Python. */
-function sameMac (expected: Buffer, received: string): boolean {
-  const bytes = Buffer.from(received, 'latin1')
-  return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+function sameMac (expected: string, received: string): boolean {
+  return received.length === expected.length && timingSafeEqual(Buffer.from(received, 'latin1'), Buffer.from(expected, 'latin1'))
+}
+
+/** The UTF-8 bytes of `text`, one character per byte. */
+function byteString (text: string): string {
+  return ASCII.test(text) ? text : Buffer.from(text).toString('latin1')
 }
 
 function field (text: string): string {
@@ -148,16 +115,15 @@ export function createSignedValue (secret: CookieSecret, name: string, value: st
   const b64 = Buffer.from(value as string).toString('base64')
   const timestamp = BigInt(Math.trunc(now(fn, clock))).toString()
   if (version === 1) {
-    const mac = hmacHex('sha1', key, Buffer.from(name), Buffer.from(b64), Buffer.from(timestamp))
-    return `${b64}|${timestamp}|${mac.toString('latin1')}`
+    return `${b64}|${timestamp}|${hmacHex('sha1', key, byteString(name), b64, timestamp)}`
   }
   // Tornado writes the name's length in characters but its bytes in UTF-8,
   // so a non-ASCII name produces a v2 value that can never verify.
-  if (!/^[\x00-\x7f]*$/.test(name)) { // eslint-disable-line no-control-regex
+  if (!ASCII.test(name)) {
     throw new FDK_COOKIE_NAME_INVALID(JSON.stringify(name), 'a v2 signed value needs an ASCII name (Tornado cannot verify non-ASCII names)')
   }
   const signed = `2|${field(String(keyVersion ?? 0))}|${field(timestamp)}|${field(name)}|${field(b64)}|`
-  return signed + hmacHex('sha256', key, Buffer.from(signed)).toString('latin1')
+  return signed + hmacHex('sha256', key, signed)
 }
 
 /** Python's regex test for a leading version; anything else (or > 999) is v1. */
@@ -190,8 +156,7 @@ function decodeV1 (key: SecretKey, name: string, text: string, maxAgeDays: numbe
   const parts = text.split('|')
   if (parts.length !== 3) return null
   const [payload, stamp, signature] = parts as [string, string, string]
-  const expected = hmacHex('sha1', key, Buffer.from(name), Buffer.from(payload, 'latin1'), Buffer.from(stamp, 'latin1'))
-  if (!sameMac(expected, signature)) return null
+  if (!sameMac(hmacHex('sha1', key, byteString(name), payload, stamp), signature)) return null
   const timestamp = pythonInt(stamp)
   if (timestamp === null) return null
   const seconds = now('decodeSignedValue', clock)
@@ -215,8 +180,8 @@ function decodeV2 (secret: CookieSecret, name: string, text: string, maxAgeDays:
     if (!Object.hasOwn(secret, version)) return null
     key = (secret as Record<string, SecretKey>)[version]!
   }
-  if (!sameMac(hmacHex('sha256', key, Buffer.from(signed, 'latin1')), fields.signature)) return null
-  if (fields.name !== Buffer.from(name).toString('latin1')) return null
+  if (!sameMac(hmacHex('sha256', key, signed), fields.signature)) return null
+  if (fields.name !== byteString(name)) return null
   const timestamp = pythonInt(fields.timestamp)
   if (timestamp === null || timestamp < now('decodeSignedValue', clock) - maxAgeDays * 86400) return null
   return pythonB64Decode(fields.value)
@@ -237,7 +202,7 @@ export function decodeSignedValueBytes (secret: CookieSecret, name: string, valu
   if (typeof clock !== 'function') throw fail(fn, 'clock', clock, 'a function returning Unix seconds')
   if (value === null || value === undefined || value.length === 0) return null
   // One character per byte, so lengths and slices below count bytes as Tornado does.
-  const text = Buffer.from(value as string).toString('latin1')
+  const text = typeof value === 'string' ? byteString(value) : Buffer.from(value).toString('latin1')
   const version = detectVersion(text)
   if (version < minVersion) return null
   if (version === 1) return isKey(secret) ? decodeV1(secret, name, text, maxAgeDays, clock) : null

@@ -1,0 +1,113 @@
+// A urlencoded POST carrying a valid _xsrf token: the bundle (xsrfCookies on,
+// so formbody + the XSRF check) vs bare Fastify + @fastify/formbody doing the
+// same parse, one server process each, measured in the same run with
+// autocannon. Prints requests/s and the ratio (target >= 0.9).
+//
+//   npm run build && node bench/xsrf-post.js [seconds per round, default 3] [rounds, default 6]
+// Rounds alternate which server goes first; the median of the per-round
+// ratios is the number to quote (it pairs measurements taken seconds apart,
+// so load from other processes on the machine mostly cancels out).
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const RAW = '9f1c2e7a55b04d3e8a61c0ffee123456'
+const COOKIE = '2|deadbeef|41b190958b1df3d154cc7e1030bf8ab9|1700000000' // Tornado vector: masked RAW
+const BODY = `name=ann&message=hello+world&_xsrf=${encodeURIComponent('2|11223344|8e3e1d3e44927e7a9b43f3bbff300712|5')}`
+
+async function serve (kind) {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify()
+  if (kind === 'bundle') {
+    const { default: deployKit } = await import('../dist/index.js')
+    await app.register(deployKit, { xsrfCookies: true })
+  } else {
+    const { default: formbody } = await import('@fastify/formbody')
+    await app.register(formbody)
+  }
+  app.post('/submit', async (request) => ({ ok: true, name: request.body.name }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  process.stdout.write(`PORT ${app.server.address().port}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => app.close().then(() => process.exit(0)))
+}
+
+function start (kind) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', kind], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`${kind} did not start`)), 15_000)
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      const match = /PORT (\d+)/.exec(out)
+      if (match) { clearTimeout(timer); resolve({ child, port: Number(match[1]) }) }
+    })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} exited with ${code}`)) })
+  })
+}
+
+/** CPU seconds (user + system) a server process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return NaN
+  }
+}
+
+async function measure (port, seconds) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/submit`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `_xsrf=${COOKIE}` },
+    body: BODY,
+    connections: 50,
+    pipelining: 1,
+    duration: seconds
+  })
+  if (result.non2xx !== 0 || result.errors !== 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors on port ${port}`)
+  return { rps: result.requests.average, count: result.requests.total }
+}
+
+async function main () {
+  const seconds = Number(process.argv[2] ?? 3)
+  const rounds = Number(process.argv[3] ?? 6)
+  const servers = { bare: await start('bare'), bundle: await start('bundle') }
+  try {
+    const best = { bare: 0, bundle: 0 }
+    const ratios = []
+    const cpu = { bare: { seconds: 0, requests: 0 }, bundle: { seconds: 0, requests: 0 } }
+    await measure(servers.bare.port, 1) // warm-up
+    await measure(servers.bundle.port, 1)
+    for (let round = 1; round <= rounds; round++) {
+      const rps = {}
+      for (const kind of round % 2 ? ['bare', 'bundle'] : ['bundle', 'bare']) {
+        const before = cpuSeconds(servers[kind].child.pid)
+        const run = await measure(servers[kind].port, seconds)
+        cpu[kind].seconds += cpuSeconds(servers[kind].child.pid) - before
+        cpu[kind].requests += run.count
+        rps[kind] = run.rps
+        best[kind] = Math.max(best[kind], rps[kind])
+      }
+      ratios.push(rps.bundle / rps.bare)
+      console.log(`round ${round}: bare ${rps.bare.toFixed(0)} req/s, bundle ${rps.bundle.toFixed(0)} req/s, ratio ${(rps.bundle / rps.bare).toFixed(3)}`)
+    }
+    // Server CPU time per request: what throughput would be on an idle machine,
+    // and far less disturbed than req/s when other processes share the CPUs.
+    const perRequest = (kind) => cpu[kind].seconds / cpu[kind].requests * 1e6
+    ratios.sort((a, b) => a - b)
+    const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2] : (ratios[ratios.length / 2 - 1] + ratios[ratios.length / 2]) / 2
+    console.log(`raw token ${RAW}; ${rounds} rounds of ${seconds} s per server, 50 connections`)
+    console.log(`best: bare Fastify + @fastify/formbody ${best.bare.toFixed(0)} req/s, bundle (xsrfCookies: true) ${best.bundle.toFixed(0)} req/s, ratio ${(best.bundle / best.bare).toFixed(3)}`)
+    console.log(`median per-round ratio bundle / bare: ${median.toFixed(3)} (target >= 0.9)`)
+    console.log(`server CPU per request: bare ${perRequest('bare').toFixed(1)} µs, bundle ${perRequest('bundle').toFixed(1)} µs, ` +
+      `ratio bare / bundle ${(perRequest('bare') / perRequest('bundle')).toFixed(3)} (target >= 0.9)`)
+  } finally {
+    for (const { child } of Object.values(servers)) child.stdin.end()
+  }
+}
+
+if (process.argv[2] === 'serve') await serve(process.argv[3])
+else await main()
