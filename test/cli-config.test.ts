@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { main, type CliIo } from '../lib/cli/main.js'
 import { NGINX, PYTHON, SUPERVISORD, need, nginxCheck, run, tempDir } from './helpers/tools.js'
 
@@ -14,6 +15,8 @@ async function cli (args: string[]): Promise<{ code: number, out: string, err: s
   const code = await main(args, io)
   return { code, out: io.out, err: io.err }
 }
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/deploy', import.meta.url))
 
 // Outputs that put files under a temporary --prefix are snapshotted with the
 // directory replaced, so the snapshot is stable and nginx -t still checks the
@@ -31,6 +34,9 @@ const NGINX_CASES: Array<[string, string[]]> = [
   ['static files without root aliases', [
     '--upstream', '127.0.0.1:8000', '--static-root', '/srv/app/static/', '--aliases', '', '--prefix', '<PREFIX>'
   ]],
+  ['TLS terminated by nginx (the test certificate)', [
+    '--upstream', '127.0.0.1:8000', '--tls-cert', '<FIXTURES>/tls-cert.pem', '--tls-key', '<FIXTURES>/tls-key.pem', '--prefix', '<PREFIX>'
+  ]],
   ['default aliases and a custom static prefix', [
     '--upstream', '127.0.0.1:8000', '--static-root', '/srv/app/public', '--static-prefix', '/assets/', '--prefix', '<PREFIX>'
   ]]
@@ -40,9 +46,9 @@ for (const [name, template] of NGINX_CASES) {
   t.test(`nginx: ${name} — stable output accepted by nginx -t`, async (t) => {
     if (!need(t, NGINX, 'nginx')) return
     const prefix = tempDir(t, 'nginx-cli')
-    const result = await cli(['nginx', ...template.map((arg) => arg.replace('<PREFIX>', prefix))])
+    const result = await cli(['nginx', ...template.map((arg) => arg.replace('<PREFIX>', prefix).replace('<FIXTURES>', FIXTURES))])
     t.equal(result.code, 0, result.err)
-    t.matchSnapshot(result.out.replaceAll(prefix, '<PREFIX>'))
+    t.matchSnapshot(result.out.replaceAll(prefix, '<PREFIX>').replaceAll(FIXTURES, '<FIXTURES>'))
     const check = await nginxCheck(result.out, prefix)
     t.equal(check.code, 0, `nginx -t: ${check.stderr}`)
     t.notMatch(check.stderr, /warn/, 'no nginx warnings')
@@ -107,6 +113,9 @@ const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['nginx', '--upstream', '127.0.0.1:80', '--health', '/x y'], /--health/],
   [['nginx', '--upstream', '127.0.0.1:80', '--fail-timeout', '1y'], /--fail-timeout/],
   [['nginx', '--upstream', '127.0.0.1:80', '--keepalive', '0'], /--keepalive.*1 to/],
+  [['nginx', '--upstream', '127.0.0.1:80', '--tls-cert', '/etc/ssl/a.pem'], /--tls-cert.*together with --tls-key/],
+  [['nginx', '--upstream', '127.0.0.1:80', '--tls-key', '/etc/ssl/a.key'], /--tls-key.*together/],
+  [['nginx', '--upstream', '127.0.0.1:80', '--tls-cert', 'a.pem', '--tls-key', '/k'], /--tls-cert.*absolute/],
   [['nginx', '--upstream', '127.0.0.1:80', '--bogus'], /Unknown option '--bogus'/],
   [['nginx', 'extra'], /positional/],
   [['supervisord'], /--command.*required/],

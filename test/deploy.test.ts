@@ -4,6 +4,7 @@
 // talking to nginx only.
 import t from 'tap'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +34,7 @@ function get (port: number, path: string, options: { localAddress?: string, head
 
 const workers: Array<{ port: number, child: ReturnType<typeof startProcess> }> = []
 let nginxPort = 0
+let tlsPort = 0
 
 if (need(t, NGINX, 'nginx')) {
   if (!existsSync(join(root, 'dist', 'proxy.js'))) {
@@ -67,6 +69,19 @@ async function deploy (): Promise<void> {
   writeFileSync(file, config)
   const nginx = startProcess(t, NGINX, ['-p', prefix, '-c', file, '-e', 'stderr', '-g', 'daemon off;'])
   await waitForPort(nginxPort, '127.0.0.1', nginx)
+
+  // A second nginx terminating TLS in front of the same processes.
+  const tlsPrefix = tempDir(t, 'deploy-tls')
+  tlsPort = await freePort()
+  const fixtures = join(root, 'test', 'fixtures', 'deploy')
+  let tlsConfig = ''
+  const tlsCode = await main(['nginx', '--upstream', workers.map((w) => `127.0.0.1:${w.port}`).join(','),
+    '--listen', `127.0.0.1:${tlsPort}`, '--tls-cert', join(fixtures, 'tls-cert.pem'), '--tls-key', join(fixtures, 'tls-key.pem'),
+    '--prefix', tlsPrefix], { stdout: (text) => { tlsConfig += text }, stderr: (text) => { errors += text } })
+  if (tlsCode !== 0) throw new Error(`deploy-kit nginx --tls-cert failed: ${errors}`)
+  writeFileSync(join(tlsPrefix, 'nginx.conf'), tlsConfig)
+  const tlsNginx = startProcess(t, NGINX, ['-p', tlsPrefix, '-c', join(tlsPrefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'])
+  await waitForPort(tlsPort, '127.0.0.1', tlsNginx)
 }
 
 function checks (): void {
@@ -78,6 +93,19 @@ function checks (): void {
     t.equal(body.protocol, 'http')
     t.same(body.ips, ['127.0.0.1', '127.0.0.5'], 'nginx is the socket peer, the client the forwarded address')
     t.equal(body.host, `127.0.0.1:${nginxPort}`, 'the client\'s Host reaches the app')
+  })
+
+  t.test('behind nginx terminating TLS the app sees https and the client\'s address', async (t) => {
+    const ca = readFileSync(join(root, 'test', 'fixtures', 'deploy', 'tls-cert.pem'))
+    const body = await new Promise<{ ip: string, protocol: string }>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: tlsPort, path: '/whoami', agent: false, localAddress: '127.0.0.5', ca }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => { text += chunk })
+        res.on('end', () => resolve(JSON.parse(text)))
+      }).on('error', reject).end()
+    })
+    t.same([body.ip, body.protocol], ['127.0.0.5', 'https'])
   })
 
   t.test('a client cannot spoof its address or scheme through nginx with its own headers', async (t) => {

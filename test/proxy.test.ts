@@ -240,3 +240,13 @@ t.test('the umbrella registers xheaders from the settings, before the other part
   const response = await app.inject({ url: '/who', headers: { 'x-forwarded-for': '203.0.113.10', 'x-forwarded-proto': 'https' } })
   t.same(response.json(), { ip: '203.0.113.10', protocol: 'https' })
 })
+
+t.test('a signed cookie is Secure when a trusted proxy says the client used https, and not when a direct client claims it', async (t) => {
+  const app = Fastify()
+  await app.register(deployKit, { xheaders: true, cookieSecret: 'a-test-secret-that-is-long-enough-for-the-check' })
+  app.get('/login', async (request, reply) => { reply.setSignedCookie('user', 'ada'); return 'ok' })
+  const proxied = await app.inject({ url: '/login', remoteAddress: '10.0.0.2', headers: { 'x-scheme': 'https' } })
+  t.match(proxied.headers['set-cookie'], /; Secure/)
+  const direct = await app.inject({ url: '/login', remoteAddress: '198.51.100.3', headers: { 'x-scheme': 'https' } })
+  t.notMatch(direct.headers['set-cookie'], /Secure/)
+})

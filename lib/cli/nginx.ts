@@ -11,7 +11,9 @@ export const USAGE = `Usage: deploy-kit nginx --upstream HOST:PORT[-LAST][,...] 
 Prints an nginx configuration for the app processes behind it.
 
   --upstream LIST        app processes, e.g. 127.0.0.1:8000-8003,10.0.0.2:8000-8003 (required)
-  --listen PORT|ADDR:PORT  where nginx listens (default 80)
+  --listen PORT|ADDR:PORT  where nginx listens (default 80, 443 with --tls-cert)
+  --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
+  --tls-key FILE         terminate TLS: private key (absolute path)
   --server-name NAMES    server_name, comma-separated
   --max-body SIZE        client_max_body_size (default 50M)
   --static-root DIR      absolute path of the static directory, served by nginx
@@ -35,6 +37,8 @@ export const generator: Generator = {
   options: {
     upstream: { type: 'string' },
     listen: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     'server-name': { type: 'string' },
     'max-body': { type: 'string' },
     'static-root': { type: 'string' },
@@ -55,9 +59,15 @@ export const generator: Generator = {
       throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
     }
     const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+      throw check.invalidOption(values['tls-cert'] === undefined ? '--tls-key' : '--tls-cert', values['tls-cert'] ?? values['tls-key'], 'to be used together with --tls-key / --tls-cert')
+    }
     return nginxConfig({
       upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
-      listen: check.listen('--listen', optional(values, 'listen', '80')),
+      listen: check.listen('--listen', optional(values, 'listen', values['tls-cert'] === undefined ? '80' : '443')),
+      tls: values['tls-cert'] === undefined
+        ? undefined
+        : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
       serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
       maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
       staticRoot,

@@ -55,9 +55,9 @@ export function freePort (host = '127.0.0.1'): Promise<number> {
   })
 }
 
-/** Resolves once something accepts connections on host:port (bounded: ~10 s). */
+/** Resolves once something accepts connections on host:port (bounded: ~30 s, for loaded CI machines). */
 export async function waitForPort (port: number, host = '127.0.0.1', child?: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (child !== undefined && child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`)
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, host)

@@ -17,6 +17,8 @@ export interface NginxConfigOptions {
   upstreams: Upstream[]
   /** `listen` value. Default '80'. */
   listen: string
+  /** Terminate TLS with this certificate and key (absolute paths); plain HTTP by default. */
+  tls?: { cert: string, key: string }
   /** server_name values; none by default. */
   serverNames: string[]
   /** client_max_body_size. Default '50M' (the seed's "Allow file uploads"). */
@@ -126,8 +128,16 @@ export function nginxConfig (o: NginxConfigOptions): string {
   lines.push(
     '',
     '    server {',
-    `        listen ${o.listen};`
+    `        listen ${o.listen}${o.tls === undefined ? '' : ' ssl'};`
   )
+  if (o.tls !== undefined) {
+    lines.push(
+      '        # TLS ends here; the app learns the scheme from X-Scheme (https).',
+      `        ssl_certificate ${o.tls.cert};`,
+      `        ssl_certificate_key ${o.tls.key};`,
+      '        ssl_protocols TLSv1.2 TLSv1.3;'
+    )
+  }
   if (o.serverNames.length > 0) lines.push(`        server_name ${o.serverNames.join(' ')};`)
   lines.push(
     '',
