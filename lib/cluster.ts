@@ -112,8 +112,10 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
 export async function launch (buildApp: BuildApp, options?: ClusterOptions): Promise<LaunchHandle> {
   if (typeof buildApp !== 'function') throw new FDK_CLUSTER_BUILD_APP_INVALID(`is ${describeValue(buildApp)}`)
   const settings = normalizeClusterOptions(options)
+  /* c8 ignore next -- a launched worker process */
   if (cluster.isWorker && process.env.FDK_CLUSTER_TASK_ID !== undefined) return await runWorker(buildApp, settings)
   if (settings.processes === 1) return await runSingle(buildApp, settings)
+  /* c8 ignore next 2 -- a launched primary process */
   return await runPrimary(settings, DEFAULT_POLICY)
 }
 

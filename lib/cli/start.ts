@@ -69,6 +69,7 @@ export async function run (args: string[], io: CliIo): Promise<number> {
     io.stderr(`deploy-kit start: ${parsed.module} must default-export buildApp(), a function returning a Fastify instance\n`)
     return 2
   }
+  /* c8 ignore next 3 -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
   await launch(imported.default as Parameters<typeof launch>[0], parsed.options)
   return 0
 }

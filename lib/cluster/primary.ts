@@ -30,6 +30,7 @@ interface Tracked {
 /** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
 const KILL_MARGIN_MS = 2_000
 
+/* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
 export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>): Promise<LaunchHandle> {
   const log = settings.logger ?? defaultLogger()
   const slots = settings.processes
@@ -95,7 +96,6 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       const timer = setTimeout(() => {
         timers.delete(timer)
         // A reload may have filled the slot meanwhile (shutdown clears the timers).
-        /* c8 ignore next */
         if (current[entry.slot] === undefined) {
           current[entry.slot] = fork(entry.slot)
           log.info({ taskId: entry.slot, pid: current[entry.slot]!.worker.process.pid }, 'worker restarted')
@@ -113,7 +113,6 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     entry.state = 'draining'
     if (entry.worker.isConnected()) entry.worker.send({ fdk: 'stop' })
     // The worker cuts its own connections at shutdownTimeoutMs; this is for a hung one.
-    /* c8 ignore next -- only for a worker stuck in an onClose hook */
     const timer = setTimeout(() => entry.worker.process.kill('SIGKILL'), settings.shutdownTimeoutMs + KILL_MARGIN_MS)
     entry.worker.once('exit', () => clearTimeout(timer))
   }
@@ -121,7 +120,6 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   function shutdown (): Promise<void> {
     stopping ??= new Promise<void>((resolve) => {
       allDown = resolve
-      /* c8 ignore next 4 -- only when the stop comes while a slot waits for its restart, or after every worker exited */
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       for (const entry of live) stopWorker(entry)
@@ -139,7 +137,6 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       log.info({}, 'reload started')
       for (let slot = 0; slot < slots; slot++) {
         const old = current[slot]
-        /* c8 ignore next 2 -- races: a SIGTERM during the reload, a slot waiting for its restart (which runs the new code anyway) */
         if (stopping !== undefined) return
         if (old === undefined) continue
         const fresh = fork(slot)
@@ -169,3 +166,4 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     }
   }
 }
+/* c8 ignore stop */

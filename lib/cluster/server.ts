@@ -58,6 +58,7 @@ export class AppServer {
       socket.once('close', () => this.sockets.delete(socket))
       // libuv answers EMFILE on accept by dropping the connection without
       // telling Node, so we notice the limit by counting instead.
+      /* c8 ignore next -- the descriptor limit is reached only in the prlimit test, a launched process */
       if (this.fdLimit !== null && this.fdBaseline + this.sockets.size >= this.fdLimit - 2) this.outOfFiles('EMFILE')
     })
     // Runs before Fastify's handler so the header is in place before any reply.
@@ -66,6 +67,7 @@ export class AppServer {
       /* c8 ignore next -- every request arrives on a socket seen by 'connection' */
       if (state === undefined) return
       state.active++
+      /* c8 ignore next -- draining with requests in flight happens in launched processes */
       if (this.draining) response.setHeader('connection', 'close')
       state.responses.add(response)
       response.once('close', () => {

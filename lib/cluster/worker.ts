@@ -30,6 +30,7 @@ export function defaultLogger (): Logger {
 /** Logs the open-file warning (with the fixes) when the soft limit is too low. */
 export function warnOpenFiles (log: Logger, minOpenFiles: number, limitsPath?: string): void {
   const warning = openFilesWarning(readOpenFileLimit(limitsPath), minOpenFiles)
+  /* c8 ignore next -- a low limit is met only in the prlimit test, a launched process */
   if (warning !== null) log.warn({ minOpenFiles }, warning)
 }
 
@@ -39,6 +40,7 @@ export function warnOpenFiles (log: Logger, minOpenFiles: number, limitsPath?: s
  */
 export function handleSignals (log: Logger, stop: () => Promise<void>, force: () => void, reload: () => Promise<void>): () => void {
   let stopping = false
+  /* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
   const onStop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: stopping now without draining')
@@ -50,11 +52,12 @@ export function handleSignals (log: Logger, stop: () => Promise<void>, force: ()
     stop().then(() => {
       log.info({ signal }, 'stopped')
       process.exit(0)
-    }, /* c8 ignore next -- stop() does not reject */ () => process.exit(1))
+    }, () => process.exit(1))
   }
   const onReload = (): void => {
-    reload().catch(/* c8 ignore next -- reload() logs its own failures */ () => {})
+    reload().catch(() => {}) // reload() logs its own failures
   }
+  /* c8 ignore stop */
   process.on('SIGTERM', onStop)
   process.on('SIGINT', onStop)
   process.on('SIGHUP', onReload)
@@ -65,6 +68,7 @@ export function handleSignals (log: Logger, stop: () => Promise<void>, force: ()
   }
 }
 
+/* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
 export async function runWorker (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
   const slot = Number(process.env.FDK_CLUSTER_TASK_ID)
   const port = Number(process.env.FDK_CLUSTER_PORT)
@@ -89,10 +93,10 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
     stopping ??= server.drain(settings.shutdownTimeoutMs).then((clean) => {
       server.app.log.info({ taskId: slot, clean }, 'worker drained')
       process.exit(0)
-    }, /* c8 ignore start -- only when one of the app's onClose hooks throws */ (error: unknown) => {
+    }, (error: unknown) => {
       server.app.log.error({ err: error, taskId: slot }, 'worker failed to close')
       process.exit(1)
-    }) /* c8 ignore stop */
+    })
     return stopping
   }
   process.on('message', (message: { fdk?: string }) => {
@@ -104,12 +108,12 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   process.send!({ fdk: 'ready', port: bound })
   return {
     role: 'worker',
-    /* c8 ignore next -- a worker reads its own handle while it serves, not once it drains */
     workers: () => [{ taskId: slot, pid: process.pid, port: bound, state: stopping === undefined ? 'ready' : 'draining' }],
     reload: async () => { process.send!({ fdk: 'reload' }) },
     close: stop
   }
 }
+/* c8 ignore stop */
 
 export async function runSingle (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
   const log = settings.logger ?? defaultLogger()
