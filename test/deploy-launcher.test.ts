@@ -101,9 +101,7 @@ if (need(t, NGINX, 'nginx')) {
       }
       const afterKill = await traffic.stop()
       t.ok(afterKill.sent > 0, `${afterKill.sent} requests through nginx while worker 0 was down and back`)
-      // nginx retries a request the dead worker never answered (proxy_next_upstream
-      // error); one caught by SIGKILL mid-exchange can still be lost, so at most one.
-      t.ok(afterKill.failed <= 1, `requests keep succeeding through nginx (${afterKill.failed} failed)`, { failures: afterKill.failures })
+      t.equal(afterKill.failed, 0, 'requests keep succeeding through nginx (proxy_next_upstream error)', { failures: afterKill.failures })
       t.equal(back?.task, 0, 'slot 0 is back on its port with the same taskId')
       t.not(back?.pid, before[0]!.pid)
 

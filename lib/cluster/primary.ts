@@ -34,6 +34,13 @@ const KILL_MARGIN_MS = 2_000
 export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>): Promise<LaunchHandle> {
   const log = settings.logger ?? defaultLogger()
   const slots = settings.processes
+  // Ports mode: each port has one worker (two during a reload), so let the
+  // kernel queue connections on the shared socket instead of the primary
+  // accepting and passing them on. A connection passed to a worker at the
+  // instant it is SIGKILLed is otherwise lost in flight and hangs the client
+  // (nginx waits proxy_read_timeout); in the kernel's queue it waits for the
+  // replacement. Shared mode keeps round-robin for an even spread.
+  cluster.schedulingPolicy = settings.mode === 'ports' ? cluster.SCHED_NONE : cluster.SCHED_RR
   warnOpenFiles(log, settings.minOpenFiles)
   const supervisor = new Supervisor(slots, { ...policy, maxRestarts: settings.maxRestarts })
   const live = new Set<Tracked>()
