@@ -38,8 +38,8 @@ export interface HttpResult { status?: number, headers?: Record<string, string |
 
 export interface RequestSpec { method?: string, headers?: Record<string, string>, body?: string, timeoutMs?: number }
 
-/** What network.load() counts: every request ends as a status or an error code. */
-export interface LoadSummary { sent: number, failed: number, statuses: Record<string, number>, errors: Record<string, number>, results: HttpResult[] }
+/** What network.load() counts: every request ends as a status or an error code; `slowestMs` is the longest one, as the host's client saw it. */
+export interface LoadSummary { sent: number, failed: number, statuses: Record<string, number>, errors: Record<string, number>, results: HttpResult[], slowestMs: number }
 
 export interface Host { name: string, namespace: string, address: string }
 
@@ -337,13 +337,19 @@ export class Network {
     return await this.client(name).request(url, spec)
   }
 
-  /** `count` requests from inside the host, at most `concurrency` at a time; resolves when all have ended. */
-  async load (name: string, url: string, { count, concurrency = 4, ...spec }: RequestSpec & { count: number, concurrency?: number }): Promise<LoadSummary> {
-    const summary: LoadSummary = { sent: 0, failed: 0, statuses: {}, errors: {}, results: [] }
+  /**
+   * `count` requests from inside the host, at most `concurrency` at a time;
+   * resolves when all have ended. With `signal`, no new request starts once it
+   * is aborted (load "while something happens", still bounded by `count`).
+   */
+  async load (name: string, url: string, { count, concurrency = 4, signal, ...spec }: RequestSpec & { count: number, concurrency?: number, signal?: AbortSignal }): Promise<LoadSummary> {
+    const summary: LoadSummary = { sent: 0, failed: 0, statuses: {}, errors: {}, results: [], slowestMs: 0 }
     const worker = async (): Promise<void> => {
-      while (summary.sent < count) {
+      while (summary.sent < count && signal?.aborted !== true) {
         summary.sent++
+        const started = performance.now()
         const result = await this.request(name, url, spec)
+        summary.slowestMs = Math.max(summary.slowestMs, performance.now() - started)
         summary.results.push(result)
         if (result.error !== undefined) summary.errors[result.error] = (summary.errors[result.error] ?? 0) + 1
         else summary.statuses[String(result.status)] = (summary.statuses[String(result.status)] ?? 0) + 1
