@@ -10,16 +10,37 @@ const here = new URL('.', import.meta.url).pathname
 // Only for `npm start` on a laptop: production refuses to start without COOKIE_SECRET.
 const DEVELOPMENT_SECRET = 'example-development-secret-never-use-in-production'
 
-/** The seed's settings block, in camelCase, read from the environment. */
-export function settingsFromEnv (env = process.env) {
-  const production = env.NODE_ENV === 'production'
+/**
+ * The signing keys: COOKIE_SECRET (one key), or during a rotation
+ * (docs/many-machines.md) COOKIE_SECRETS, a JSON map of key versions to
+ * secrets, with COOKIE_KEY_VERSION naming the one that signs.
+ */
+function cookieKeys (env, production) {
+  if (env.COOKIE_SECRETS !== undefined) {
+    if (env.COOKIE_SECRET !== undefined) throw new Error('Set COOKIE_SECRET or COOKIE_SECRETS, not both.')
+    if (env.COOKIE_KEY_VERSION === undefined) throw new Error('COOKIE_SECRETS needs COOKIE_KEY_VERSION: the key version that signs new cookies.')
+    let secrets
+    try {
+      secrets = JSON.parse(env.COOKIE_SECRETS)
+    } catch {
+      throw new Error('COOKIE_SECRETS must be JSON mapping key versions to secrets, e.g. {"1":"<old secret>","2":"<new secret>"}.')
+    }
+    // The plugin checks the rest (every key a strong string, the version one of them) with coded errors.
+    return { cookieSecret: secrets, keyVersion: Number(env.COOKIE_KEY_VERSION) }
+  }
   if (env.COOKIE_SECRET === undefined && production) {
     throw new Error('COOKIE_SECRET is not set. Generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))" and give every host the same value.')
   }
+  return { cookieSecret: env.COOKIE_SECRET ?? DEVELOPMENT_SECRET }
+}
+
+/** The seed's settings block, in camelCase, read from the environment. */
+export function settingsFromEnv (env = process.env) {
+  const production = env.NODE_ENV === 'production'
   return {
     staticPath: here + 'static',
     staticRootAliases: ['robots.txt', 'favicon.ico', 'apple-touch-icon.png'],
-    cookieSecret: env.COOKIE_SECRET ?? DEVELOPMENT_SECRET,
+    ...cookieKeys(env, production),
     loginUrl: '/login',
     xsrfCookies: true,
     getCurrentUser: (request) => request.getSignedCookie('user'),

@@ -3,9 +3,10 @@ import t, { type Test } from 'tap'
 // @ts-expect-error -- the example is plain JavaScript with no declarations
 import buildApp, { settingsFromEnv } from '../example/app.js'
 import type { FastifyInstance } from 'fastify'
+import { createSignedValue } from '../lib/cookie/signed-value.js'
 
-async function example (t: Test): Promise<FastifyInstance> {
-  const app = await buildApp({ logger: false }) as FastifyInstance
+async function example (t: Test, options: { env?: Record<string, string> } = {}): Promise<FastifyInstance> {
+  const app = await buildApp({ logger: false, ...options }) as FastifyInstance
   t.teardown(() => app.close())
   return app
 }
@@ -130,4 +131,25 @@ t.test('production refuses to start without COOKIE_SECRET, with the fix in the m
   t.equal(settingsFromEnv({ NODE_ENV: 'development' }).debug, true)
   t.same(settingsFromEnv({ TRUSTED_PROXIES: '10.0.0.5, 10.244.0.0/16' }).xheaders, { trustedProxies: ['10.0.0.5', '10.244.0.0/16'] })
   t.equal(settingsFromEnv({}).xheaders, true)
+})
+
+t.test('a key rotation is COOKIE_SECRETS (JSON) with COOKIE_KEY_VERSION, and mistakes in them are explained', async (t) => {
+  const keys = { 1: 'o'.repeat(32), 2: 'n'.repeat(32) }
+  const settings = settingsFromEnv({ NODE_ENV: 'production', COOKIE_SECRETS: JSON.stringify(keys), COOKIE_KEY_VERSION: '2' })
+  t.same(settings.cookieSecret, keys)
+  t.equal(settings.keyVersion, 2)
+  t.throws(() => settingsFromEnv({ COOKIE_SECRETS: JSON.stringify(keys), COOKIE_KEY_VERSION: '2', COOKIE_SECRET: 'x'.repeat(32) }), /Set COOKIE_SECRET or COOKIE_SECRETS, not both/)
+  t.throws(() => settingsFromEnv({ COOKIE_SECRETS: JSON.stringify(keys) }), /COOKIE_SECRETS needs COOKIE_KEY_VERSION/)
+  t.throws(() => settingsFromEnv({ COOKIE_SECRETS: '{1: old}', COOKIE_KEY_VERSION: '1' }), /COOKIE_SECRETS must be JSON mapping key versions to secrets/)
+
+  // The app signs with version 2 and still reads a cookie signed with version 1.
+  const app = await example(t, { env: { COOKIE_SECRETS: JSON.stringify(keys), COOKIE_KEY_VERSION: '2' } })
+  const form = await app.inject('/login')
+  const xsrf = cookiesOf(form)._xsrf as string
+  const login = await app.inject({ method: 'POST', url: '/login', cookies: { _xsrf: xsrf }, payload: { _xsrf: formToken(form.body), name: 'ann' } })
+  t.match(cookiesOf(login).user, /^2\|1:2\|/, 'new cookies name key version 2')
+  const old = createSignedValue(keys, 'user', 'bob', { keyVersion: 1 })
+  const account = await app.inject({ url: '/account', cookies: { user: old } })
+  t.equal(account.statusCode, 200)
+  t.match(account.body, /Signed in as <strong>bob<\/strong>/)
 })
