@@ -153,6 +153,15 @@ export async function loadDuring (t: Test, network: Network, url: string, during
   return summary
 }
 
+/** Whether the balancer sends the client to `host` again (nginx retries a failed server after fail_timeout); bounded. */
+export async function servesAgain (network: Network, LB: string, host: AppHost): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (header(await answered(network, 'client', `${LB}/ip`), 'x-served-by') === host) return true
+    await sleep(100)
+  }
+  return false
+}
+
 /** The figures the closing note quotes. */
 export function figures (summary: LoadSummary): string {
   return `${summary.sent} sent, ${summary.failed} failed, slowest ${(summary.slowestMs / 1000).toFixed(2)} s, served by ${JSON.stringify(servedBy(summary))}`
