@@ -4,9 +4,12 @@
 // X-CSRFToken header; `reply.xsrfToken()` and `reply.xsrfFormHtml()` (also in
 // templates) issue it. Tokens and cookies are wire-compatible with Tornado
 // (lib/xsrf/token.ts); failures are a 403 that says which check failed.
+// No @fastify/cookie: its hooks would parse every cookie of every request to
+// read one, so the `_xsrf` cookie is read from the raw header when a check or
+// a token needs it and written as a Set-Cookie header of its own.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie'
+import { stringifySetCookie, type SetCookie } from 'cookie'
 import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './settings.js'
 import { addTemplateLocal } from './locals.js'
 import { registerFormParsers } from './form-bodies.js'
@@ -67,10 +70,13 @@ const LOGGED_IN_EXPIRES_DAYS = 30
 const SAME_SITE = ['lax', 'strict', 'none', false] as const
 const COOKIE_OPTION_NAMES = ['domain', 'path', 'sameSite', 'secure', 'httpOnly', 'maxAge', 'expiresDays']
 
+/** The `_xsrf` cookie's attributes; `secure: 'auto'` is settled per request. */
+export type XsrfCookieAttributes = Omit<SetCookie, 'name' | 'value' | 'secure'> & { secure: boolean | 'auto' }
+
 interface NormalizedXsrfOptions {
   check: boolean
   version: XsrfTokenVersion
-  cookie: CookieSerializeOptions
+  cookie: XsrfCookieAttributes
   expiresDays: number | undefined
 }
 
@@ -95,14 +101,11 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
   if (expiresDays !== undefined && (typeof expiresDays !== 'number' || !(expiresDays > 0) || !Number.isFinite(expiresDays))) {
     throw invalid('xsrfCookieOptions.expiresDays', expiresDays, 'a positive number of days')
   }
-  const cookie: CookieSerializeOptions = {
+  const cookie: XsrfCookieAttributes = {
     path: optionalString('xsrfCookieOptions.path', given.path) ?? '/',
-    sameSite: (given.sameSite ?? 'lax') as CookieSerializeOptions['sameSite'],
-    secure: (given.secure ?? false) as boolean,
-    httpOnly: optionalBoolean('xsrfCookieOptions.httpOnly', given.httpOnly, false),
-    // Tornado never percent-encodes the value and never decodes it: `|` must
-    // stay `|` on the wire (@fastify/cookie's default encoder writes %7C).
-    encode: (value: string) => value
+    sameSite: (given.sameSite ?? 'lax') as XsrfCookieAttributes['sameSite'],
+    secure: (given.secure ?? false) as boolean | 'auto',
+    httpOnly: optionalBoolean('xsrfCookieOptions.httpOnly', given.httpOnly, false)
   }
   const domain = optionalString('xsrfCookieOptions.domain', given.domain)
   if (domain !== undefined) cookie.domain = domain
@@ -163,9 +166,10 @@ export function checkXsrf (request: FastifyRequest): Error | null {
   return null
 }
 
+const keepValue = (value: string): string => value
+
 const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
   const settings = normalizeXsrfOptions(options)
-  if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
   await registerFormParsers(fastify)
 
   fastify.decorateRequest(kCookie, undefined)
@@ -186,12 +190,17 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
     request[kCookie] = fresh
     const token = encodeXsrfToken(fresh.token, settings.version, fresh.timestamp!)
     reply[kToken] = token
-    // A fresh options object per cookie: Tornado writes the logged-in expiry
+    // A fresh cookie object per response: Tornado writes the logged-in expiry
     // into the shared settings dict, so every later anonymous cookie got it too.
-    const cookie: CookieSerializeOptions = { ...settings.cookie }
+    const secure = settings.cookie.secure === 'auto' ? request.protocol === 'https' : settings.cookie.secure
+    const cookie: SetCookie = { ...settings.cookie, name: XSRF_COOKIE_NAME, value: token, secure }
     const expiresDays = settings.expiresDays ?? (cookie.maxAge === undefined && request.currentUser ? LOGGED_IN_EXPIRES_DAYS : undefined)
     if (expiresDays !== undefined) cookie.expires = new Date(now + expiresDays * DAY_MS)
-    reply.setCookie(XSRF_COOKIE_NAME, token, cookie)
+    // Tornado never percent-encodes the value and never decodes it: `|` must
+    // stay `|` on the wire (the cookie package's default encoder writes %7C).
+    // Fastify appends to any Set-Cookie already there, and an app's own
+    // @fastify/cookie appends its cookies to this one when it sends.
+    reply.header('set-cookie', stringifySetCookie(cookie, { encode: keepValue }))
     return token
   })
   fastify.decorateReply('xsrfFormHtml', function (this: FastifyReply): string {

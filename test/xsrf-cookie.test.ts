@@ -7,6 +7,7 @@ import fastifyMultipart from '@fastify/multipart'
 import fastifyCookie from '@fastify/cookie'
 import xsrf, { type XsrfOptions } from '../lib/xsrf.js'
 import auth from '../lib/auth.js'
+import fastifyDeployCookie from '../lib/cookie.js'
 import { decodeXsrfToken } from '../lib/xsrf/token.js'
 import { multipart, urlencoded, xsrfCookieValue, xsrfSetCookie } from './helpers/forms.js'
 
@@ -202,6 +203,41 @@ t.test('an app that registered its own form parsers and cookie plugin keeps them
   const parts = await app.inject({ method: 'POST', url: '/submit', ...withBody(multipart({ _xsrf: issued.json().token, a: '1' }), cookie) })
   t.equal(parts.statusCode, 200, 'the _xsrf field of attachFieldsToBody: true is read from its value')
   t.equal(parts.json().body.a.value, '1')
+})
+
+t.test('the plugin parses no cookies of its own, and an app\'s @fastify/cookie still reads and writes beside _xsrf', async (t) => {
+  const bare = await build(t)
+  t.notOk(bare.hasRequestDecorator('cookies'), 'no request.cookies, so no per-request parse of every cookie')
+  t.notOk(bare.hasReplyDecorator('setCookie'))
+  const app = await build(t, {}, async (app) => {
+    await app.register(fastifyCookie)
+    app.get('/both', async (request, reply) => {
+      reply.setCookie('theme', 'dark')
+      return { token: reply.xsrfToken(), cookies: request.cookies }
+    })
+  })
+  const response = await app.inject({ url: '/both', headers: { cookie: 'lang=en' } })
+  const lines = [response.headers['set-cookie']].flat()
+  t.same(lines.map((line) => line?.split('=')[0]).sort(), ['_xsrf', 'theme'], 'one Set-Cookie each')
+  t.equal(xsrfSetCookie(response.headers), `_xsrf=${response.json().token}; Path=/; SameSite=Lax`)
+  t.same(response.json().cookies, { lang: 'en' })
+})
+
+t.test('registered before the signed-cookie plugin, XSRF no longer decides how plain cookies are encoded', async (t) => {
+  const app = Fastify()
+  await app.register(xsrf)
+  await app.register(fastifyDeployCookie, { cookieSecret: 's'.repeat(32) })
+  app.get('/both', async (_request, reply) => {
+    reply.setCookie('plain', 'a b').setSignedCookie('user', 'alice')
+    return { token: reply.xsrfToken() }
+  })
+  t.teardown(() => app.close())
+  const response = await app.inject('/both')
+  const lines = [response.headers['set-cookie']].flat() as string[]
+  t.equal(lines.length, 3)
+  t.ok(lines.includes('plain="a\\040b"; SameSite=Lax'), 'Python quoting, not %20')
+  t.ok(lines.some((line) => line.startsWith('user="2|1:0|')), 'the signed cookie too')
+  t.same(decodeXsrfToken(xsrfCookieValue(response.headers)!)?.token, decodeXsrfToken(response.json().token)?.token, 'the _xsrf cookie matches the token')
 })
 
 t.test('@fastify/formbody and @fastify/busboy, added by this plugin, declare no engine that excludes Node.js 20 and parse forms here', async (t) => {
