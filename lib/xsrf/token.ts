@@ -27,8 +27,6 @@ export const MASK_BYTES = 4
 const VERSIONED = /^([1-9][0-9]*)\|[^\n]*\n?$/
 const HEX = /^(?:[0-9a-fA-F]{2})*$/
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0e-\x1f]/
-// eslint-disable-next-line no-control-regex
 const CONTROLS = /[\x00-\x08\x0e-\x1f]/g
 // The value of each ASCII hex digit, -1 for any other code unit below 128.
 const HEX_VALUES = new Int8Array(128).fill(-1)
@@ -137,7 +135,13 @@ export function rawTokensEqual (a: Buffer, b: Buffer): boolean {
  * tab, LF, VT, FF and CR become spaces, then surrounding whitespace goes.
  */
 export function cleanArgument (value: string): string {
-  return (CONTROL.test(value) ? value.replace(CONTROLS, ' ') : value).trim()
+  // A loop, not CONTROL.test(): this runs on every checked request, and the
+  // regular expression showed up in its profile.
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 && (code < 0x09 || code > 0x0d)) return value.replace(CONTROLS, ' ').trim()
+  }
+  return value.trim()
 }
 
 /**
