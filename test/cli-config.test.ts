@@ -3,6 +3,8 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { main, type CliIo } from '../lib/cli/main.js'
+import { UPSTREAM_IDLE_TIMEOUT_S } from '../lib/cli/config/nginx.js'
+import { IDLE_GRACE_MS } from '../lib/cluster/server.js'
 import { NGINX, PYTHON, SUPERVISORD, need, nginxCheck, run, tempDir } from './helpers/tools.js'
 
 function capture (): CliIo & { out: string, err: string } {
@@ -197,6 +199,14 @@ t.test('systemd: ExecReload sends SIGHUP when the command is the launcher, or wi
   const forced = await cli(['systemd', '--command', '/usr/bin/node app.js', '--reload', '--limit-nofile', '65536'])
   t.match(forced.out, /^ExecReload=/m)
   t.match(forced.out, /^LimitNOFILE=65536$/m)
+})
+
+t.test('nginx closes idle connections to the app before a draining worker would', async (t) => {
+  // Whoever closes an idle keep-alive connection races the other side's next
+  // request; only nginx closing first is safe (see UPSTREAM_IDLE_TIMEOUT_S).
+  t.ok(UPSTREAM_IDLE_TIMEOUT_S * 1000 < IDLE_GRACE_MS)
+  const result = await cli(['nginx', '--upstream', '127.0.0.1:8000'])
+  t.match(result.out, new RegExp(`upstream frontends \\{[^}]*keepalive_timeout ${UPSTREAM_IDLE_TIMEOUT_S}s;`))
 })
 
 t.test('the nginx lines quoted in docs/many-machines.md are what the fleet command generates', async (t) => {

@@ -4,7 +4,7 @@
 // SIGHUP rolls every worker under load without a failed request.
 import t from 'tap'
 import { Agent, request as httpRequest } from 'node:http'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { main } from '../lib/cli/main.js'
@@ -120,7 +120,7 @@ if (need(t, NGINX, 'nginx')) {
       const afterReload = await rolling.stop()
       t.ok(renewed, 'every worker was replaced')
       t.ok(afterReload.sent > 0, `${afterReload.sent} requests through nginx during the reload`)
-      t.equal(afterReload.failed, 0, 'no failed request during the rolling reload', { failures: afterReload.failures })
+      t.equal(afterReload.failed, 0, 'no failed request during the rolling reload', { failures: afterReload.failures.slice(0, 10), nginxErrors: readFileSync(join(prefix, 'error.log'), 'utf8').slice(-4000), launcher: launcher.output().slice(-4000) })
       t.comment(`kill: ${afterKill.sent} sent, ${afterKill.failed} failed ${JSON.stringify(afterKill.failures)}; reload: ${afterReload.sent} sent, ${afterReload.failed} failed`)
     })
   }

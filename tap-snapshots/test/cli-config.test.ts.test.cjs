@@ -27,6 +27,9 @@ http {
         server 10.0.0.2:8001 max_fails=3 fail_timeout=30s;
         server [::1]:9000 max_fails=3 fail_timeout=30s;
         keepalive 64;
+        # nginx closes a connection idle for 1s itself: sooner than a draining
+        # worker (2s), so a reload never closes one nginx is about to reuse.
+        keepalive_timeout 1s;
     }
 
     include /etc/nginx/mime.types;
@@ -105,6 +108,9 @@ http {
     upstream frontends {
         server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;
         keepalive 32;
+        # nginx closes a connection idle for 1s itself: sooner than a draining
+        # worker (2s), so a reload never closes one nginx is about to reuse.
+        keepalive_timeout 1s;
     }
 
     include /etc/nginx/mime.types;
@@ -208,6 +214,9 @@ http {
     upstream frontends {
         server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;
         keepalive 32;
+        # nginx closes a connection idle for 1s itself: sooner than a draining
+        # worker (2s), so a reload never closes one nginx is about to reuse.
+        keepalive_timeout 1s;
     }
 
     include /etc/nginx/mime.types;
@@ -306,6 +315,9 @@ http {
         server 127.0.0.1:8002 max_fails=1 fail_timeout=10s;
         server 127.0.0.1:8003 max_fails=1 fail_timeout=10s;
         keepalive 32;
+        # nginx closes a connection idle for 1s itself: sooner than a draining
+        # worker (2s), so a reload never closes one nginx is about to reuse.
+        keepalive_timeout 1s;
     }
 
     include /etc/nginx/mime.types;
@@ -420,6 +432,9 @@ http {
     upstream frontends {
         server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;
         keepalive 32;
+        # nginx closes a connection idle for 1s itself: sooner than a draining
+        # worker (2s), so a reload never closes one nginx is about to reuse.
+        keepalive_timeout 1s;
     }
 
     include /etc/nginx/mime.types;

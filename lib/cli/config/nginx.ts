@@ -48,6 +48,16 @@ export interface NginxConfigOptions {
   generatedBy: string
 }
 
+/**
+ * How long nginx keeps an idle connection to a worker (upstream
+ * keepalive_timeout). Shorter than the launcher's idle grace
+ * (IDLE_GRACE_MS in lib/cluster/server.ts): closing an idle keep-alive
+ * connection races with the client sending on it, and nginx counts a request
+ * lost that way as a failure of the server (max_fails); when the client
+ * closes first, there is no race.
+ */
+export const UPSTREAM_IDLE_TIMEOUT_S = 1
+
 const GZIP_TYPES = [
   'text/plain', 'text/css', 'text/xml', 'application/x-javascript', 'application/xml',
   'application/atom+xml', 'text/javascript', 'application/javascript', 'application/json', 'image/svg+xml'
@@ -75,6 +85,9 @@ export function nginxConfig (o: NginxConfigOptions): string {
     '    upstream frontends {',
     ...o.upstreams.map((u) => `        server ${u.host}:${u.port} max_fails=${o.maxFails} fail_timeout=${o.failTimeout};`),
     `        keepalive ${o.keepalive};`,
+    '        # nginx closes a connection idle for 1s itself: sooner than a draining',
+    '        # worker (2s), so a reload never closes one nginx is about to reuse.',
+    `        keepalive_timeout ${UPSTREAM_IDLE_TIMEOUT_S}s;`,
     '    }',
     '',
     `    include ${o.mimeTypes};`,
