@@ -110,6 +110,15 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
   const domain = optionalString('xsrfCookieOptions.domain', given.domain)
   if (domain !== undefined) cookie.domain = domain
   if (given.maxAge !== undefined) cookie.maxAge = optionalInteger('xsrfCookieOptions.maxAge', given.maxAge, 0, 1)
+  // The cookie package refuses a domain or path it cannot write (a `;`, a
+  // control character): find out now, not as a 500 on the first form.
+  for (const key of ['domain', 'path'] as const) {
+    try {
+      stringifySetCookie({ name: XSRF_COOKIE_NAME, value: '', [key]: cookie[key] })
+    } catch {
+      throw invalid(`xsrfCookieOptions.${key}`, cookie[key], 'a value a Set-Cookie header can carry (no ";" or control characters)')
+    }
+  }
   return { check: optionalBoolean('xsrfCookies', options.xsrfCookies, true), version, cookie, expiresDays }
 }
 

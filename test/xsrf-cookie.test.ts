@@ -288,6 +288,8 @@ t.test('invalid xsrf settings fail at registration with a coded error naming the
     [{ xsrfCookieOptions: { maxAge: 1.5 } }, /"xsrfCookieOptions.maxAge"/],
     [{ xsrfCookieOptions: { path: '' } }, /"xsrfCookieOptions.path"/],
     [{ xsrfCookieOptions: { domain: 5 as unknown as string } }, /"xsrfCookieOptions.domain"/],
+    [{ xsrfCookieOptions: { path: '/a;b' } }, /"xsrfCookieOptions.path": received "\/a;b", expected a value a Set-Cookie header can carry/],
+    [{ xsrfCookieOptions: { domain: 'exa mple.com' } }, /"xsrfCookieOptions.domain": received "exa mple.com", expected a value a Set-Cookie header can carry/],
     [{ xsrfCookieOptions: { httpOnly: 1 as unknown as boolean } }, /"xsrfCookieOptions.httpOnly"/]
   ]
   for (const [options, message] of bad) {
