@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import buildApp, { settingsFromEnv } from '../example/app.js'
 import type { FastifyInstance } from 'fastify'
 import { createSignedValue } from '../lib/cookie/signed-value.js'
+import { formToken } from './helpers/forms.js'
 
 async function example (t: Test, options: { env?: Record<string, string> } = {}): Promise<FastifyInstance> {
   const app = await buildApp({ logger: false, ...options }) as FastifyInstance
@@ -54,12 +55,6 @@ t.test('buildApp() with no options logs at LOG_LEVEL and takes the seed settings
 
 function cookiesOf (response: { cookies: Array<{ name: string, value: string }> }): Record<string, string> {
   return Object.fromEntries(response.cookies.map((cookie) => [cookie.name, cookie.value]))
-}
-
-function formToken (html: string): string {
-  const match = /<input type="hidden" name="_xsrf" value="([^"]+)"\/>/.exec(html)
-  if (match === null) throw new Error('no _xsrf field in the page')
-  return match[1] as string
 }
 
 t.test('sign in through the XSRF-protected form, see the account page, sign out', async (t) => {

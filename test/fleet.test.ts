@@ -7,8 +7,9 @@
 // under CI=true it must run.
 import t from 'tap'
 import { netnsSkipReason } from './helpers/netns.js'
+import { formToken } from './helpers/forms.js'
 import {
-  APP_HOSTS, FIRST_PORT, NEW_SECRET, OLD_SECRET, answered, cookieHeader, cookies, formToken, header, json,
+  APP_HOSTS, FIRST_PORT, NEW_SECRET, OLD_SECRET, answered, cookieHeader, cookies, header, json,
   logInAcross, ready, startFleet, startLauncher, stopLauncher, whoami
 } from './helpers/fleet.js'
 

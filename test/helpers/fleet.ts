@@ -17,6 +17,7 @@ import type { ChildProcess } from 'node:child_process'
 import { main } from '../../lib/cli/main.js'
 import { NGINX } from './tools.js'
 import { FIXTURE_ENV, createNetwork, type HttpResult, type LoadSummary, type Network } from './netns.js'
+import { formToken } from './forms.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(root, 'dist', 'cli', 'main.js')
@@ -99,12 +100,6 @@ export function cookies (result: HttpResult): Record<string, string> {
 
 export function cookieHeader (jar: Record<string, string>): string {
   return Object.entries(jar).map(([name, value]) => `${name}=${value}`).join('; ')
-}
-
-export function formToken (html: string): string {
-  const match = /<input type="hidden" name="_xsrf" value="([^"]+)"\/>/.exec(html)
-  if (match === null) throw new Error(`no _xsrf field in the page: ${html.slice(0, 300)}`)
-  return match[1] as string
 }
 
 export function json<T> (result: HttpResult): T {

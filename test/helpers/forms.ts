@@ -36,3 +36,10 @@ export function xsrfCookieValue (headers: Record<string, unknown>): string | und
   const line = xsrfSetCookie(headers)
   return line === undefined ? undefined : line.slice('_xsrf='.length).split(';')[0]
 }
+
+/** The token in the `<input type="hidden" name="_xsrf" .../>` of a page (xsrfFormHtml()). */
+export function formToken (html: string): string {
+  const match = /<input type="hidden" name="_xsrf" value="([^"]+)"\/>/.exec(html)
+  if (match === null) throw new Error(`no _xsrf field in the page: ${html.slice(0, 300)}`)
+  return match[1] as string
+}
