@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   nginx: { summary: 'print an nginx configuration for the app processes', load: async () => (await import('./nginx.js')).run },
   supervisord: { summary: 'print a supervisord configuration (one port per process)', load: async () => (await import('./supervisord.js')).run },
   systemd: { summary: 'print a systemd template unit (app@PORT.service)', load: async () => (await import('./systemd.js')).run },
+  assets: { summary: 'hash a static directory once, write compressed siblings and the staticManifest file', load: async () => (await import('./assets.js')).run },
   start: { summary: 'run an app module (default export buildApp) in worker processes', load: async () => (await import('./start.js')).run }
 }
 
