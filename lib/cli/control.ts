@@ -17,6 +17,7 @@ Asks the launcher's primary through its control socket.
 Options:
   --socket PATH   the control socket (default: the one under ${controlDir()})
   --port P        the launch's port, to find its default socket
+  --host H        with --port: the launch's host, when it was given one
   --json          status: print JSON
   --timeout MS    how long to wait for the answer (default: status 5000, others 600000)
   --help, -h      show this help
@@ -66,11 +67,11 @@ interface Parsed {
 }
 
 /** Which socket to use; throws a usage message. */
-export function resolveSocket (values: { socket?: string, port?: string }, dir = controlDir()): string {
+export function resolveSocket (values: { socket?: string, port?: string, host?: string }, dir = controlDir()): string {
   if (values.socket !== undefined) return values.socket
   if (values.port !== undefined) {
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new Error(`--port must be a port number, got "${values.port}"`)
-    return defaultControlPath(Number(values.port))
+    return defaultControlPath(Number(values.port), values.host)
   }
   const found = listControlSockets(dir)
   if (found.length === 1) return found[0]!
@@ -84,6 +85,7 @@ function parse (args: string[]): Parsed | 'help' {
     options: {
       socket: { type: 'string' },
       port: { type: 'string' },
+      host: { type: 'string' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' }

@@ -26,9 +26,14 @@ export function controlDir (env?: NodeJS.ProcessEnv, uid?: number): string {
   return join(runtimeDir(env, uid), 'deploy-kit')
 }
 
-/** `port-8000.sock`; with port 0 (picked by the kernel) the primary's pid names it instead. */
-export function defaultControlPath (port: number, env?: NodeJS.ProcessEnv, uid?: number, pid = process.pid): string {
-  return join(controlDir(env, uid), port === 0 ? `pid-${pid}.sock` : `port-${port}.sock`)
+/**
+ * `port-8000.sock`, or `10.0.0.5-8000.sock` with a host (two launches on one
+ * port and different addresses); with port 0 (picked by the kernel) the
+ * primary's pid names it instead.
+ */
+export function defaultControlPath (port: number, host?: string, env?: NodeJS.ProcessEnv, uid?: number, pid = process.pid): string {
+  const name = port === 0 ? `pid-${pid}` : host === undefined ? `port-${port}` : `${host.replace(/[^\w.:-]/g, '_')}-${port}`
+  return join(controlDir(env, uid), name + '.sock')
 }
 
 /** The sockets in the default directory (for a client given no --socket). */

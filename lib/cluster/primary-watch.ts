@@ -6,7 +6,7 @@
 import type { Worker } from 'node:cluster'
 import { unlinkSync, writeFileSync, readFileSync } from 'node:fs'
 import type { NormalizedClusterOptions } from '../cluster.js'
-import { listenControl, type ControlRequest, type ControlServer } from './control.js'
+import { defaultControlPath, listenControl, type ControlRequest, type ControlServer } from './control.js'
 import { HEARTBEAT_MS, type Beat } from './heartbeat.js'
 import { Watcher, describeSilence, type ExitCause, type ReloadOutcome, type WorkerRecord, type WorkerState, type StatusDocument } from './watch.js'
 import type { Logger } from './worker.js'
@@ -57,8 +57,14 @@ export class PrimaryWatch {
         log.info({ controlSocket: settings.controlSocket }, 'control socket listening')
       }
     } catch (error) {
-      clearInterval(watch.check)
-      throw error
+      // A socket the user named must work; the default one is a convenience
+      // that must not keep a launch from starting (e.g. two launches on one
+      // port in separate network namespaces).
+      if (settings.controlSocket !== defaultControlPath(settings.port, settings.host)) {
+        clearInterval(watch.check)
+        throw error
+      }
+      log.warn({ err: error, controlSocket: settings.controlSocket }, `no control socket: ${(error as Error).message}; deploy-kit status/reload/stop cannot reach this launch (give it a controlSocket of its own)`)
     }
     if (settings.pidFile !== undefined) {
       writeFileSync(settings.pidFile, `${process.pid}\n`)

@@ -19,7 +19,7 @@ export interface OverloadOptions {
 }
 
 export interface WatchOptions {
-  /** Unix socket `deploy-kit status|reload|stop` talk to; false for none. Default: under the runtime directory. */
+  /** Unix socket `deploy-kit status|reload|stop` talk to; false for none. Default: under the runtime directory (then a socket in use only costs a warning). */
   controlSocket?: string | false
   /** A file the primary writes its pid to, removed when it exits. Default none. */
   pidFile?: string
@@ -100,11 +100,11 @@ function overload (bad: Bad, value: unknown): NormalizedOverload | undefined {
 }
 
 /** Validates the watching options; `bad` makes the launcher's coded error. */
-export function normalizeWatchOptions (options: WatchOptions, port: number, bad: Bad): NormalizedWatchOptions {
+export function normalizeWatchOptions (options: WatchOptions, port: number, host: string | undefined, bad: Bad): NormalizedWatchOptions {
   const socket = options.controlSocket
   let controlSocket: string | false
   if (socket === false) controlSocket = false
-  else controlSocket = path(bad, 'controlSocket', socket) ?? defaultControlPath(port)
+  else controlSocket = path(bad, 'controlSocket', socket) ?? defaultControlPath(port, host)
   // Longer socket paths do not fit sockaddr_un; Node would silently bind a truncated one.
   if (controlSocket !== false && Buffer.byteLength(controlSocket) > 107) throw bad('controlSocket', controlSocket, 'an absolute path of at most 107 bytes (a Unix socket address)')
   const workerTimeoutMs = whole(bad, 'workerTimeoutMs', options.workerTimeoutMs, DEFAULT_WORKER_TIMEOUT_MS, 0)
