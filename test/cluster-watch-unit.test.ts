@@ -238,6 +238,8 @@ t.test('watcher: who is silent, who is too big, restarts in the window, the stat
   t.match(w0!.pm2_env, { status: 'launching', exit_code: 0, pm_exec_path: '/srv/app/server.mjs', pm_uptime: 71_000 })
   t.match(w1!.pm2_env, { status: 'stopping', exit_code: 1 })
   t.equal(watcher.status([], facts, 0).workers.length, 0)
+  const fresh = new Watcher(1, 60_000)
+  t.match(fresh.status([{ record: fresh.started(0, 5, 8000, 0), state: 'starting' }], facts, 0).workers[0], { lastExit: null, pm2_env: { exit_code: null } })
   t.equal(watcher.status([{ record: a, state: 'ready' }, { record: c, state: 'ready' }], facts, 71_000).workers[0]!.pid, 100, 'same slot: the older first')
 })
 
