@@ -99,7 +99,7 @@ if (need(t, HAPROXY, 'haproxy')) {
     const args = block![2]!.split(' ').slice(2)
     const result = await generate(args)
     t.equal(result.code, 0)
-    t.equal(result.out, block![1], block![2])
+    t.equal(result.out, block![1], block![2]!)
     t.equal((await haproxyCheck(t, result.out)).code, 0)
   })
 
