@@ -6,10 +6,11 @@
 import t from 'tap'
 import net from 'node:net'
 import http from 'node:http'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../lib/cluster.js'
-import { CLIENT_LIMIT_DEFAULTS, checkingIntervalMs } from '../lib/cluster/client-limits.js'
+import { CLIENT_LIMIT_DEFAULTS, LINGERING_TIMEOUT_MS, checkingIntervalMs } from '../lib/cluster/client-limits.js'
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} }
 
@@ -121,6 +122,8 @@ t.test('a stalled body nobody reads yet gets the kit\'s own 408; one still due a
   const waiting = await rawExchange(port, 'POST /wait HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\nab')
   t.equal(statusOf(waiting.data), 408, 'the handler had not read the body yet: the kit answers')
   t.ok(waiting.closedAfterMs < bound + 2000, `closed after ${waiting.closedAfterMs} ms`)
+  const whole = await rawExchange(port, 'POST /wait HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab')
+  t.equal(statusOf(whole.data), 200, 'a whole body left unread while the handler takes longer than the bound is not cut')
   const unread = await rawExchange(port, 'POST /unread HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\nab')
   t.equal(statusOf(unread.data), 200, 'the app answered without reading')
   t.ok(unread.closedAfterMs < bound + 2000, `the rest of the body never came: cut after ${unread.closedAfterMs} ms, not after the idle timeout`)
@@ -212,4 +215,24 @@ t.test('Expect: 100-continue over maxBodySize is answered 413 before the body is
     socket.on('end', () => resolve(data))
   })
   t.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /)
+})
+
+t.test('after a 413 the server reads and discards for a bounded time: a client that neither sends nor closes is cut after LINGERING_TIMEOUT_MS', async (t) => {
+  const { port, server } = await start(t, { maxBodySize: 1000 })
+  // allowHalfOpen: this client keeps its side open after the server's FIN, as a slow uploader would.
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+  t.teardown(() => socket.destroy())
+  socket.on('error', () => {})
+  let data = ''
+  socket.on('data', (chunk: Buffer) => { data += chunk.toString() })
+  socket.write('POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n' + 'x'.repeat(2000))
+  await once(socket, 'end')
+  const finAt = Date.now()
+  t.equal(statusOf(data), 413, 'the client read its 413, then the server half-closed')
+  const open = (): Promise<number> => new Promise((resolve) => server.server.getConnections((_error, count) => resolve(count)))
+  for (let i = 0; i < 200 && await open() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  const lingeredMs = Date.now() - finAt
+  t.equal(await open(), 0, 'the server closed its side')
+  t.ok(lingeredMs >= LINGERING_TIMEOUT_MS - 100, `after reading for a while (${lingeredMs} ms)`)
+  t.ok(lingeredMs < 2 * LINGERING_TIMEOUT_MS + 3000, `and no longer than its bound (${lingeredMs} ms)`)
 })
