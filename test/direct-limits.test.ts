@@ -10,7 +10,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../lib/cluster.js'
-import { CLIENT_LIMIT_DEFAULTS, LINGERING_TIMEOUT_MS, checkingIntervalMs } from '../lib/cluster/client-limits.js'
+import { CLIENT_LIMIT_DEFAULTS, LINGERING_TIMEOUT_MS, checkingIntervalMs, lingeringClose } from '../lib/cluster/client-limits.js'
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} }
 
@@ -177,8 +177,41 @@ t.test('an app\'s own Fastify timeouts win over the kit\'s defaults', async (t) 
 })
 
 t.test('timeouts set to 0 are off', async (t) => {
-  const { server } = await start(t, { clientHeaderTimeoutMs: 0, clientBodyTimeoutMs: 0 })
+  const { port, server } = await start(t, { clientHeaderTimeoutMs: 0, clientBodyTimeoutMs: 0 })
   t.equal(server.server.headersTimeout, 0)
+  const posted = await rawExchange(port, 'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}')
+  t.equal(statusOf(posted.data), 200)
+})
+
+t.test('a chunked body (no Content-Length) passes the gate and is served', async (t) => {
+  const { port } = await start(t, { maxBodySize: 1000 })
+  const chunked = await rawExchange(port, 'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+  t.equal(statusOf(chunked.data), 200)
+})
+
+t.test('the lingering close also ends at its total time and at its byte bound while the client keeps sending', async (t) => {
+  const bounds = { timeMs: 400, idleMs: 100, maxBytes: 256 * 1024 }
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.resume()
+    lingeringClose(socket, bounds)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const port = (server.address() as net.AddressInfo).port
+  const keepSending = (chunk: Buffer, everyMs: number): Promise<number> => new Promise((resolve) => {
+    const started = Date.now()
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+    const timer = setInterval(() => { if (socket.writable) socket.write(chunk) }, everyMs)
+    socket.on('error', () => {})
+    socket.on('close', () => { clearInterval(timer); resolve(Date.now() - started) })
+    // A write after the server closed gets a reset: that is how this side learns it.
+    setTimeout(() => { clearInterval(timer); socket.destroy() }, 10_000)
+  })
+  const slow = await keepSending(Buffer.alloc(10, 1), 20)
+  t.ok(slow >= bounds.timeMs - 50 && slow < 5000, `a trickle is cut at the total time (${slow} ms)`)
+  const flood = await keepSending(Buffer.alloc(64 * 1024, 1), 5)
+  t.ok(flood < bounds.timeMs + 200, `a flood is cut at the byte bound, before the total time (${flood} ms)`)
 })
 
 t.test('invalid limits are refused naming the option', async (t) => {

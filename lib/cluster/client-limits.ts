@@ -44,6 +44,9 @@ export const LINGERING_TIMEOUT_MS = 5_000
 /** ... or once this much has been discarded (nginx bounds time only). */
 export const LINGERING_MAX_BYTES = 64 * 1024 * 1024
 
+export interface LingeringBounds { timeMs: number, idleMs: number, maxBytes: number }
+const LINGERING: LingeringBounds = { timeMs: LINGERING_TIME_MS, idleMs: LINGERING_TIMEOUT_MS, maxBytes: LINGERING_MAX_BYTES }
+
 // Fastify's and Node's own defaults: a server still carrying them was not configured by the app.
 const FASTIFY_KEEP_ALIVE_TIMEOUT_MS = 72_000
 const NODE_HEADERS_TIMEOUT_MS = 60_000
@@ -92,16 +95,16 @@ function answer (response: ServerResponse, error: Error & { statusCode: number, 
  * unread data makes the kernel send a reset, and the client loses the
  * response it has not read yet.
  */
-export function lingeringClose (socket: Socket): void {
+export function lingeringClose (socket: Socket, bounds: LingeringBounds = LINGERING): void {
   socket.end()
   const start = socket.bytesRead
-  const deadline = Date.now() + LINGERING_TIME_MS
+  const deadline = Date.now() + bounds.timeMs
   let last = start
   const timer = setInterval(() => {
     const read = socket.bytesRead
-    if (read === last || read - start > LINGERING_MAX_BYTES || Date.now() >= deadline) socket.destroy()
+    if (read === last || read - start > bounds.maxBytes || Date.now() >= deadline) socket.destroy()
     last = read
-  }, LINGERING_TIMEOUT_MS)
+  }, bounds.idleMs)
   timer.unref()
   socket.once('close', () => clearInterval(timer))
 }
