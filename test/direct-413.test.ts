@@ -7,16 +7,12 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Fastify from 'fastify'
-import formbody from '@fastify/formbody'
-import multipart from '@fastify/multipart'
-import { launch } from '../lib/cluster.js'
 import { tempDir } from './helpers/tools.js'
+import { launchUploadApp } from './helpers/upload.js'
 
 const CURL = '/usr/bin/curl'
 const TRIES = 10
 const BIG = 12 * 1024 * 1024
-const quiet = { info: () => {}, warn: () => {}, error: () => {} }
 
 function curl (args: string[]): Promise<{ code: number, status: string, stderr: string }> {
   return new Promise((resolve) => {
@@ -36,22 +32,8 @@ t.test('oversized bodies get 413, 10 of 10 curl tries for each body type, with a
   writeFileSync(form, 'field=' + 'x'.repeat(BIG))
   writeFileSync(json, JSON.stringify({ field: 'x'.repeat(BIG) }))
   writeFileSync(upload, Buffer.alloc(BIG, 7))
-  const handle = await launch(async () => {
-    const app = Fastify()
-    await app.register(formbody)
-    await app.register(multipart)
-    app.post('/form', async (request) => ({ got: typeof request.body }))
-    app.post('/json', async (request) => ({ got: typeof request.body }))
-    app.post('/upload', async (request) => {
-      const file = await request.file()
-      let size = 0
-      for await (const chunk of file!.file) size += (chunk as Buffer).length
-      return { size }
-    })
-    return app
-  }, { port: 0, host: '127.0.0.1', logger: quiet })
-  t.teardown(() => handle.close())
-  const base = `http://127.0.0.1:${handle.workers()[0]!.port}`
+  const app = await launchUploadApp(t)
+  const base = `http://127.0.0.1:${app.port}`
   const cases: Record<string, string[]> = {
     urlencoded: ['--data-binary', `@${form}`, '-H', 'Content-Type: application/x-www-form-urlencoded', `${base}/form`],
     JSON: ['--data-binary', `@${json}`, '-H', 'Content-Type: application/json', `${base}/json`],
@@ -67,6 +49,7 @@ t.test('oversized bodies get 413, 10 of 10 curl tries for each body type, with a
       t.equal(got413, TRIES, `${name}, ${mode}: ${got413}/${TRIES} tries read the 413` + (got413 === TRIES ? '' : `; others: ${JSON.stringify(results.filter((r) => r.status !== '413'))}`))
     }
   }
+  t.equal(app.reached(), 0, 'no oversized request reached a handler')
   const small = await curl(['--data-binary', '{"field":"ok"}', '-H', 'Content-Type: application/json', `${base}/json`])
   t.equal(small.status, '200', 'a body under the limit is served')
 })

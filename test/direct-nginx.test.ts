@@ -6,14 +6,11 @@ import t from 'tap'
 import http from 'node:http'
 import { join } from 'node:path'
 import { chmodSync, writeFileSync } from 'node:fs'
-import Fastify from 'fastify'
-import multipart from '@fastify/multipart'
-import { launch } from '../lib/cluster.js'
 import { main } from '../lib/cli/main.js'
 import { CLIENT_LIMIT_DEFAULTS } from '../lib/cluster/client-limits.js'
 import { NGINX, freePort, need, startProcess, tempDir, waitForPort } from './helpers/tools.js'
+import { launchUploadApp } from './helpers/upload.js'
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} }
 const BOUNDARY = 'fdk-boundary'
 
 const HEAD = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="upload.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`
@@ -47,21 +44,8 @@ function post (port: number, body: Buffer): Promise<{ status: number, server: st
 
 if (need(t, NGINX, 'nginx')) {
   t.test('through the generated nginx, an upload just under maxBodySize succeeds and one just over gets nginx\'s 413', async (t) => {
-    let reached = 0
-    const handle = await launch(async () => {
-      const app = Fastify()
-      await app.register(multipart)
-      app.post('/upload', async (request) => {
-        reached++
-        const file = await request.file()
-        let size = 0
-        for await (const chunk of file!.file) size += (chunk as Buffer).length
-        return { size }
-      })
-      return app
-    }, { port: 0, host: '127.0.0.1', logger: quiet })
-    t.teardown(() => handle.close())
-    const appPort = handle.workers()[0]!.port
+    const app = await launchUploadApp(t)
+    const appPort = app.port
 
     const prefix = tempDir(t, 'direct-nginx')
     // Bodies over 16 KiB go to nginx's client_body_temp under the prefix,
@@ -82,14 +66,14 @@ if (need(t, NGINX, 'nginx')) {
     const under = await post(nginxPort, multipartBody(limit))
     t.equal(under.status, 200, 'a body of exactly maxBodySize bytes passes nginx and the app')
     t.equal(JSON.parse(under.body).size, limit - HEAD.length - TAIL.length, 'the app read the whole file')
-    t.equal(reached, 1)
+    t.equal(app.reached(), 1)
     const over = await post(nginxPort, multipartBody(limit + 1))
     t.equal(over.status, 413, 'one byte more is refused')
     t.match(over.server, /^nginx/, 'by nginx itself')
-    t.equal(reached, 1, 'the app never saw it')
+    t.equal(app.reached(), 1, 'the app never saw it')
     const direct = await post(appPort, multipartBody(limit + 1))
     t.equal(direct.status, 413, 'the app refuses the same body when reached directly: the two agree')
     t.match(direct.body, /FDK_CLUSTER_BODY_TOO_LARGE/)
-    t.equal(reached, 1)
+    t.equal(app.reached(), 1)
   })
 }
