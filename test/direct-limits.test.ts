@@ -6,6 +6,7 @@
 import t from 'tap'
 import net from 'node:net'
 import http from 'node:http'
+import http2 from 'node:http2'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -174,6 +175,25 @@ t.test('an app\'s own Fastify timeouts win over the kit\'s defaults', async (t) 
   t.equal(server.server.timeout, 3000)
   t.equal((server.server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval, 2000, 'the app\'s checking interval')
   t.ok(port > 0)
+})
+
+t.test('an HTTP/2 app is served as it is: the HTTP/1 limits do not apply to it', async (t) => {
+  const { port, server } = await start(t, {}, () => {
+    const fastify = Fastify({ http2: true }) as unknown as FastifyInstance
+    fastify.post('/echo', async (request) => ({ got: request.body }))
+    return fastify
+  })
+  t.equal((server.server as { headersTimeout?: number }).headersTimeout, undefined)
+  const session = http2.connect(`http://127.0.0.1:${port}`)
+  t.teardown(() => session.close())
+  const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/json' })
+  stream.end('{"a":1}')
+  let body = ''
+  stream.on('data', (chunk: Buffer) => { body += chunk.toString() })
+  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
+  await once(stream, 'end')
+  t.equal(headers[':status'], 200)
+  t.same(JSON.parse(body), { got: { a: 1 } })
 })
 
 t.test('timeouts set to 0 are off', async (t) => {

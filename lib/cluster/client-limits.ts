@@ -116,6 +116,9 @@ export function lingeringClose (socket: Socket, bounds: LingeringBounds = LINGER
  * Call before listen(): Node starts its deadline checks on 'listening'.
  */
 export function applyClientLimits (server: Server & { connectionsCheckingInterval?: number }, limits: ClientLimits, log: { info: (obj: object, msg: string) => void }): void {
+  // HTTP/2 (Fastify's http2: true) has none of this: its sessions multiplex
+  // streams on one socket and carry their own timeouts (http2SessionTimeout).
+  if (typeof server.headersTimeout !== 'number') return
   // connectionsCheckingInterval is missing from @types/node 20, present in Node since 18.
   if (server.headersTimeout === NODE_HEADERS_TIMEOUT_MS) server.headersTimeout = limits.clientHeaderTimeoutMs
   if (server.connectionsCheckingInterval === NODE_CONNECTIONS_CHECKING_INTERVAL_MS && server.headersTimeout > 0) {
