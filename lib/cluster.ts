@@ -14,10 +14,11 @@ import type { BuildApp, LaunchableApp } from './cluster/server.js'
 import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
 import { runPrimary, type WorkerInfo } from './cluster/primary.js'
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './cluster/client-limits.js'
+import { WATCH_KEYS, normalizeWatchOptions, type NormalizedWatchOptions, type WatchOptions } from './cluster/watch-options.js'
 
 export type { BuildApp, LaunchableApp, Logger, WorkerInfo }
 
-export interface ClusterOptions {
+export interface ClusterOptions extends WatchOptions {
   /** Port to listen on; in 'ports' mode the first of `processes` ports. Default 8888. */
   port?: number
   /** Address to listen on. Default Fastify's (localhost). */
@@ -44,7 +45,7 @@ export interface ClusterOptions {
   maxBodySize?: number
 }
 
-export interface NormalizedClusterOptions {
+export interface NormalizedClusterOptions extends NormalizedWatchOptions {
   port: number
   host: string | undefined
   processes: number
@@ -69,7 +70,7 @@ export interface LaunchHandle {
 }
 
 const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',
-  'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize']
+  'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]
 
 function bad (name: string, value: unknown, expected: string): Error {
   return new FDK_CLUSTER_OPTION_INVALID(name, describeValue(value), expected)
@@ -118,7 +119,8 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
       // Node's keep-alive timer is a 32-bit setTimeout.
       idleConnectionTimeoutMs: integer('idleConnectionTimeoutMs', options.idleConnectionTimeoutMs, CLIENT_LIMIT_DEFAULTS.idleConnectionTimeoutMs, 1, 2 ** 31 - 2000),
       maxBodySize: integer('maxBodySize', options.maxBodySize, CLIENT_LIMIT_DEFAULTS.maxBodySize, 1)
-    }
+    },
+    ...normalizeWatchOptions(options, port, host, bad)
   }
 }
 

@@ -142,3 +142,8 @@ export const FDK_CLUSTER_BODY_TIMEOUT = createError(
   'Request body paused for more than clientBodyTimeoutMs (%s ms)',
   408
 )
+export const FDK_CLUSTER_CONTROL_SOCKET = createError(
+  'FDK_CLUSTER_CONTROL_SOCKET',
+  'Cannot listen on the control socket %s: %s',
+  500
+)
