@@ -75,8 +75,10 @@ const PARTS: Part[] = [
     register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
   },
   {
+    // Always: `app.authenticated` must exist whenever the kit is registered,
+    // or `preHandler: app.authenticated` silently leaves a route public.
     names: AUTH_SETTING_NAMES,
-    wanted: (s) => s.loginUrl !== undefined || s.getCurrentUser !== undefined,
+    wanted: () => true,
     register: (fastify, s) => fastify.register(fastifyDeployAuth, pick(s, AUTH_SETTING_NAMES))
   }
 ]
