@@ -17,7 +17,7 @@ import { stringifySetCookie, type SetCookie } from 'cookie'
 import { readCookie } from './xsrf/token.js'
 import { createSignedValue, decodeSignedValue, type CookieSecret } from './cookie/signed-value.js'
 import { encodeCookieValue } from './cookie/python-cookie.js'
-import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_WEAK } from './errors.js'
+import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_UNSET, FDK_COOKIE_SECRET_WEAK } from './errors.js'
 import { describeValue, invalid, optionalBoolean } from './settings.js'
 
 export * from './cookie/signed-value.js'
@@ -86,6 +86,13 @@ export function normalizeCookieOptions (options: CookieOptions): NormalizedCooki
   const { cookieSecret, keyVersion } = options
   const problems: Array<[string, string | undefined]> = []
   let secret: CookieSecret | undefined
+  // `cookieSecret: process.env.COOKIE_SECRET` with the variable unset: refuse
+  // now, not as a 500 on every request that signs (debug mode may go on).
+  if (Object.hasOwn(options, 'cookieSecret') && cookieSecret === undefined && !debug) throw new FDK_COOKIE_SECRET_UNSET('')
+  if (cookieSecret !== null && typeof cookieSecret === 'object' && !debug) {
+    const unset = Object.entries(cookieSecret).find(([, key]) => key === undefined)
+    if (unset !== undefined) throw new FDK_COOKIE_SECRET_UNSET(` (key version ${unset[0]})`)
+  }
   if (typeof cookieSecret === 'string' && cookieSecret !== '') {
     if (keyVersion !== undefined) throw invalid('keyVersion', keyVersion, 'nothing: keyVersion only picks a key when cookieSecret is an object of key versions')
     secret = cookieSecret

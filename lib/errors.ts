@@ -41,6 +41,11 @@ export const FDK_COOKIE_SECRET_WEAK = createError(
   'Setting "cookieSecret"%s is %s; generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` (or set debug: true while developing)',
   500
 )
+export const FDK_COOKIE_SECRET_UNSET = createError(
+  'FDK_COOKIE_SECRET_UNSET',
+  'Setting "cookieSecret"%s is written but has no value (undefined: an unset environment variable?); generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` and set it (or set debug: true while developing)',
+  500
+)
 export const FDK_COOKIE_NAME_INVALID = createError(
   'FDK_COOKIE_NAME_INVALID',
   'Cookie name %s cannot be signed: %s',

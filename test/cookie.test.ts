@@ -308,12 +308,31 @@ t.test('the umbrella registers signed cookies when cookieSecret is set, passing 
   t.match(setCookieOf(response), /^user="2\|1:0\|/)
 })
 
-t.test('the umbrella with cookieSecret written but unset (a missing environment variable) names cookieSecret on use', async (t) => {
+t.test('the umbrella in debug mode with cookieSecret written but unset (a missing environment variable) names cookieSecret on use', async (t) => {
   const app = Fastify()
-  await app.register(deployKit, { cookieSecret: process.env.FDK_TEST_SURELY_UNSET_SECRET })
+  await app.register(deployKit, { cookieSecret: process.env.FDK_TEST_SURELY_UNSET_SECRET, debug: true })
   app.get('/', async (request) => request.getSignedCookie('user'))
   const response = await app.inject('/')
   t.equal(response.json().code, 'FDK_COOKIE_SECRET_MISSING')
+})
+
+t.test('outside debug, a cookieSecret key whose value is missing refuses to start, naming cookieSecret and how to generate one', async (t) => {
+  const unset = process.env.FDK_TEST_SURELY_UNSET_SECRET
+  const cases: Array<[string, (app: FastifyInstance) => unknown, RegExp]> = [
+    ['the umbrella', (app) => app.register(deployKit, { cookieSecret: unset }), /^Setting "cookieSecret" is written but has no value/],
+    ['the umbrella, debug: false', (app) => app.register(deployKit, { cookieSecret: unset, debug: false, xsrfCookies: true }), /^Setting "cookieSecret" is written/],
+    ['the cookie plugin', (app) => app.register(fastifyDeployCookie, { cookieSecret: unset }), /^Setting "cookieSecret" is written/],
+    ['one key version', (app) => app.register(deployKit, { cookieSecret: { 1: SECRET, 2: unset! }, keyVersion: 2 }), /^Setting "cookieSecret" \(key version 2\) is written/]
+  ]
+  for (const [name, register, message] of cases) {
+    const app = Fastify()
+    register(app)
+    const error = await app.ready().then(() => null, (error: Error & { code?: string }) => error)
+    t.equal(error?.code, 'FDK_COOKIE_SECRET_UNSET', name)
+    t.match(error?.message, message, name)
+    t.match(error?.message, /randomBytes\(32\)/, `${name}: says how to generate one`)
+    await app.close()
+  }
 })
 
 t.test('the umbrella without cookie settings adds no signed-cookie API', async (t) => {
