@@ -132,6 +132,11 @@ export const FDK_CLUSTER_BUILD_APP_INVALID = createError(
   500,
   TypeError
 )
+export const FDK_CLUSTER_WORKER_BOOT_FAILED = createError(
+  'FDK_CLUSTER_WORKER_BOOT_FAILED',
+  'Worker %s failed to start (exited with %s before it ever listened), on the first start: stopping the launcher instead of restarting a release that cannot boot',
+  500
+)
 export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
   'FDK_CLUSTER_TOO_MANY_RESTARTS',
   'Too many worker restarts (%s within %s), giving up; the last worker exit was %s',
