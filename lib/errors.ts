@@ -92,6 +92,14 @@ export const FDK_XSRF_MULTIPART_INVALID = createError(
   400
 )
 
+// COMPRESS: compressResponse (lib/compress.ts).
+export const FDK_COMPRESS_ALREADY_REGISTERED = createError(
+  'FDK_COMPRESS_ALREADY_REGISTERED',
+  'Setting "compressResponse" registers @fastify/compress, and the app registers it too (%s the kit): every response would be compressed twice. ' +
+    'Remove compressResponse from the kit\'s settings to keep your own @fastify/compress, or remove your registration',
+  500
+)
+
 // AUTH: loginUrl and fastify.authenticated.
 export const FDK_AUTH_LOGIN_URL_MISSING = createError(
   'FDK_AUTH_LOGIN_URL_MISSING',

@@ -241,9 +241,9 @@ t.test('registered before the signed-cookie plugin, XSRF no longer decides how p
   t.same(decodeXsrfToken(xsrfCookieValue(response.headers)!)?.token, decodeXsrfToken(response.json().token)?.token, 'the _xsrf cookie matches the token')
 })
 
-t.test('@fastify/formbody and @fastify/busboy, added by this plugin, declare no engine that excludes Node.js 20 and parse forms here', async (t) => {
+t.test('fast-querystring and @fastify/busboy, added by this plugin (and @fastify/formbody, which apps register), declare no engine that excludes Node.js 20 and parse forms here', async (t) => {
   t.ok(Number(process.versions.node.split('.')[0]) >= 20)
-  for (const name of ['@fastify/formbody', '@fastify/busboy']) {
+  for (const name of ['fast-querystring', '@fastify/busboy', '@fastify/formbody']) {
     const pkg = JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { engines?: { node?: string } }
     t.notMatch(pkg.engines?.node ?? '', /^>=\s*(2[1-9]|[3-9]\d)/, `${name} engines`)
   }
