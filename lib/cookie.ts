@@ -166,10 +166,11 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
     // @fastify/cookie and Tornado do; other Set-Cookie lines are left alone.
     const reply = this as FastifyReply & { [kLines]: Map<string, string> | null }
     const lines = reply[kLines] ??= new Map()
-    const slot = `${name};${cookie.domain ?? ''};${cookie.path ?? ''}`
+    const slot = `${name};${String(cookie.domain)};${String(cookie.path)}`
     const previous = lines.get(slot)
     if (previous !== undefined) {
-      const current = [this.getHeader('set-cookie') ?? []].flat().map(String)
+      // Set by the first call; Fastify keeps several Set-Cookie lines as an array.
+      const current = [this.getHeader('set-cookie')].flat().map(String)
       this.removeHeader('set-cookie')
       for (const other of current.filter((existing) => existing !== previous)) this.header('set-cookie', other)
     }
