@@ -5,7 +5,7 @@
 // the app's content ETag, and each response has one Cache-Control line.
 import t from 'tap'
 import { request } from 'node:http'
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import deployKit from '../lib/index.js'
@@ -54,8 +54,6 @@ if (need(t, NGINX, 'nginx')) {
 
     const prefix = join(dir, 'nginx')
     mkdirSync(prefix)
-    // nginx started as root runs its workers as nobody, who must reach the cache under the prefix.
-    chmodSync(dir, 0o755)
     const nginxPort = await freePort()
     let config = ''
     let errors = ''
