@@ -2,9 +2,13 @@
 // of the app processes (the seed guide's FriendFeed file, fixed; see
 // lib/cli/config/nginx.ts for what changed and why).
 import type { CliIo } from './main.js'
-import { nginxConfig } from './config/nginx.js'
-import { optional, required, runGenerator, type Generator } from './generate.js'
+import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
+import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
 import * as check from './config/validate.js'
+import { CLIENT_LIMIT_DEFAULTS } from '../cluster/client-limits.js'
+
+/** client_max_body_size unless --max-body says otherwise: launch()'s maxBodySize default, so the two agree. */
+export const DEFAULT_MAX_BODY = check.nginxSize(CLIENT_LIMIT_DEFAULTS.maxBodySize)
 
 export const USAGE = `Usage: deploy-kit nginx --upstream HOST:PORT[-LAST][,...] [options]
 
@@ -15,7 +19,8 @@ Prints an nginx configuration for the app processes behind it.
   --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
   --tls-key FILE         terminate TLS: private key (absolute path)
   --server-name NAMES    server_name, comma-separated
-  --max-body SIZE        client_max_body_size (default 50M)
+  --max-body SIZE        client_max_body_size: the app's maxBodySize, also
+                         \`deploy-kit start --max-body\` (default ${DEFAULT_MAX_BODY})
   --static-root DIR      absolute path of the static directory, served by nginx
   --static-prefix PATH   URL prefix of static files (default /static/)
   --aliases FILES        static files also served at the root
@@ -54,35 +59,40 @@ export const generator: Generator = {
     'worker-connections': { type: 'string' }
   },
   build (values, generatedBy) {
-    const staticRoot = values['static-root'] === undefined ? undefined : check.absolutePath('--static-root', values['static-root'] as string)
-    if (staticRoot === undefined && values.aliases !== undefined) {
-      throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
-    }
-    const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
-    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
-      throw check.invalidOption(values['tls-cert'] === undefined ? '--tls-key' : '--tls-cert', values['tls-cert'] ?? values['tls-key'], 'to be used together with --tls-key / --tls-cert')
-    }
-    return nginxConfig({
-      upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
-      listen: check.listen('--listen', optional(values, 'listen', values['tls-cert'] === undefined ? '80' : '443')),
-      tls: values['tls-cert'] === undefined
-        ? undefined
-        : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
-      serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
-      maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
-      staticRoot,
-      staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
-      aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),
-      maxFails: check.positiveInteger('--max-fails', optional(values, 'max-fails', '1'), 1000),
-      failTimeout: check.duration('--fail-timeout', optional(values, 'fail-timeout', '10s')),
-      keepalive: check.positiveInteger('--keepalive', optional(values, 'keepalive', '32'), 100000),
-      health: values.health === undefined ? undefined : check.urlPath('--health', values.health as string),
-      prefix: values.prefix === undefined ? undefined : check.absolutePath('--prefix', values.prefix as string),
-      user: values.user === undefined ? undefined : check.name('--user', values.user as string),
-      mimeTypes: check.absolutePath('--mime-types', optional(values, 'mime-types', '/etc/nginx/mime.types')),
-      workerConnections: check.positiveInteger('--worker-connections', optional(values, 'worker-connections', '1024'), 1000000),
-      generatedBy
-    })
+    return nginxConfig(balancerOptions(values, generatedBy))
+  }
+}
+
+/** The checked options of `deploy-kit nginx`; `deploy-kit haproxy` reads the same ones. */
+export function balancerOptions (values: Values, generatedBy: string): NginxConfigOptions {
+  const staticRoot = values['static-root'] === undefined ? undefined : check.absolutePath('--static-root', values['static-root'] as string)
+  if (staticRoot === undefined && values.aliases !== undefined) {
+    throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
+  }
+  const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw check.invalidOption(values['tls-cert'] === undefined ? '--tls-key' : '--tls-cert', values['tls-cert'] ?? values['tls-key'], 'to be used together with --tls-key / --tls-cert')
+  }
+  return {
+    upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
+    listen: check.listen('--listen', optional(values, 'listen', values['tls-cert'] === undefined ? '80' : '443')),
+    tls: values['tls-cert'] === undefined
+      ? undefined
+      : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
+    serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
+    maxBody: check.size('--max-body', optional(values, 'max-body', DEFAULT_MAX_BODY)),
+    staticRoot,
+    staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
+    aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),
+    maxFails: check.positiveInteger('--max-fails', optional(values, 'max-fails', '1'), 1000),
+    failTimeout: check.duration('--fail-timeout', optional(values, 'fail-timeout', '10s')),
+    keepalive: check.positiveInteger('--keepalive', optional(values, 'keepalive', '32'), 100000),
+    health: values.health === undefined ? undefined : check.urlPath('--health', values.health as string),
+    prefix: values.prefix === undefined ? undefined : check.absolutePath('--prefix', values.prefix as string),
+    user: values.user === undefined ? undefined : check.name('--user', values.user as string),
+    mimeTypes: check.absolutePath('--mime-types', optional(values, 'mime-types', '/etc/nginx/mime.types')),
+    workerConnections: check.positiveInteger('--worker-connections', optional(values, 'worker-connections', '1024'), 1000000),
+    generatedBy
   }
 }
 
