@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import deployKit, { type DeployKitSettings } from '../lib/index.js'
 
-const DIST = new URL('./fixtures/vite/dist', import.meta.url).pathname
+const DIST = new URL('./fixtures/vite/build', import.meta.url).pathname
 const MANIFEST = JSON.parse(readFileSync(join(DIST, '.vite/manifest.json'), 'utf8')) as Record<string, { file: string, css?: string[] }>
 const MAIN = MANIFEST['src/main.ts']!.file // assets/main-<hash>.js
 const CSS = MANIFEST['src/main.ts']!.css![0]!
