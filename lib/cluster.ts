@@ -102,7 +102,7 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
     minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
     logger,
-    ...normalizeWatchOptions(options, port, host, bad)
+    ...normalizeWatchOptions(options, port, host, mode === 'ports' ? processes : 1, bad)
   }
 }
 

@@ -119,7 +119,10 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
           })
         })
   })
-  fastify.addHook('onClose', async () => { await store.options.compressor?.stop() })
+  fastify.addHook('onClose', async () => {
+    store.close()
+    await store.options.compressor?.stop()
+  })
   const staticUrl = createStaticUrl(store, settings.prefix, settings.hashCache, (path) => {
     fastify.log.warn({ path, staticPath: settings.root }, `staticUrl: could not find static file "${path}"; serving it without ?v=`)
   })
