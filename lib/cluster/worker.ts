@@ -104,12 +104,17 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   try {
     // prom-client is loaded only when metrics are on.
     if (settings.metricsPort !== undefined) metrics = new (await import('./metrics.js')).WorkerMetrics(slot)
-    server = await AppServer.build(buildApp, (app) => metrics?.instrument(app))
+    server = await AppServer.build(buildApp, settings.clientLimits, (app) => metrics?.instrument(app))
     tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
-    (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
-    process.exit(1)
+    // The primary prints it, once, whatever the number of workers failing alike.
+    const err = error instanceof Error ? { type: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code } : { message: String(error) }
+    process.send!({ fdk: 'boot-error', error: err }, (sendError: Error | null) => {
+      if (sendError !== null) (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
+      process.exit(1)
+    })
+    return await new Promise<never>(() => {})
   }
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -151,7 +156,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
   let current: AppServer
   let port: number
   try {
-    current = await AppServer.build(buildApp)
+    current = await AppServer.build(buildApp, settings.clientLimits)
     port = await current.listen(settings.port, settings.host)
   } catch (error) {
     delete slotHolder[TASK_ID] // this process did not become a worker after all
@@ -167,7 +172,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
       log.info({ taskId: 0 }, 'reload started')
       let next: AppServer
       try {
-        next = await AppServer.build(buildApp)
+        next = await AppServer.build(buildApp, settings.clientLimits)
       } catch (error) {
         log.error({ err: error }, 'reload failed: the new app did not build; the old one keeps serving')
         return
