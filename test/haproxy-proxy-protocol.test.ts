@@ -6,7 +6,7 @@
 // health checks (LOCAL headers) keep the app up; a direct connection from
 // the trusted proxy address without a header is refused.
 import t, { type Test } from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'node:net'
@@ -25,7 +25,8 @@ const SPOOF = { 'X-Real-IP': '203.0.113.9', 'X-Forwarded-For': '203.0.113.9', 'X
 const checks: string[] = []
 
 async function app (t: Test, https: boolean): Promise<number> {
-  const server = Fastify(https ? { https: { cert, key } } : {})
+  // One type for both: the https and http instances differ only in their server.
+  const server = (https ? Fastify({ https: { cert, key } }) : Fastify()) as unknown as FastifyInstance
   await server.register(proxy, { xheaders: { proxyProtocol: true, trustedProxies: ['127.0.0.1'] } })
   server.get('/who', async (request) => {
     if (request.headers.host === 'localhost') checks.push(request.ip)
