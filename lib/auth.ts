@@ -10,11 +10,23 @@ import { sendErrorResponse } from './error-response.js'
 import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED } from './errors.js'
 import { loginRedirectLocation } from './auth/login-url.js'
 
-export type GetCurrentUser = (request: FastifyRequest) => unknown
+/**
+ * Augment this interface to type `request.currentUser` and `getCurrentUser`
+ * (as @fastify/jwt's `FastifyJWT` types its user):
+ * `declare module 'fastify-deploy-kit' { interface DeployKitAuth { user: { name: string } } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until an app augments it
+export interface DeployKitAuth {}
+
+/** The app's user type: `DeployKitAuth['user']` once augmented, `unknown` before. */
+export type CurrentUser = DeployKitAuth extends { user: infer User } ? User : unknown
+
+/** Returns the request's user, or a falsy value (or a promise of either) for an anonymous request. */
+export type GetCurrentUser = (request: FastifyRequest) => CurrentUser | null | undefined | false | PromiseLike<CurrentUser | null | undefined | false>
 
 export interface AuthOptions {
   /** Where `authenticated` redirects anonymous GET/HEAD requests (Tornado `login_url`). Default none. */
-  loginUrl?: string
+  loginUrl?: string | undefined
   /** Returns the request's user, or a promise of it; falsy means anonymous (Tornado `get_current_user`). Default: always anonymous. */
   getCurrentUser?: GetCurrentUser
 }
@@ -26,7 +38,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** What `getCurrentUser` returned for this request (null when anonymous or not yet resolved). Tornado `current_user`. */
-    currentUser: unknown
+    currentUser: CurrentUser | null
   }
 }
 
