@@ -69,7 +69,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 if (need(t, NGINX, 'nginx')) {
   if (!existsSync(cli)) {
-    t.fail('dist/ is missing: run `npm run build` (npm ci does it through "prepare")')
+    t.fail('dist/ is missing: run `npm run build` (npm test does it first)')
   } else {
     t.test('the launcher behind nginx: kill a worker, then reload under load', async (t) => {
       const first = await freePortRange(WORKERS)
