@@ -15,7 +15,6 @@ import { loginRedirectLocation } from './auth/login-url.js'
  * (as @fastify/jwt's `FastifyJWT` types its user):
  * `declare module 'fastify-deploy-kit' { interface DeployKitAuth { user: { name: string } } }`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty until an app augments it
 export interface DeployKitAuth {}
 
 /** The app's user type: `DeployKitAuth['user']` once augmented, `unknown` before. */
