@@ -11,7 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { stringifySetCookie, type SetCookie } from 'cookie'
 import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './settings.js'
-import { addTemplateLocal } from './locals.js'
+import { addTemplateLocal, templateHtml } from './locals.js'
 import { registerFormParsers } from './form-bodies.js'
 import { sendErrorResponse } from './error-response.js'
 import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './errors.js'
@@ -216,7 +216,7 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
     return xsrfFormHtml(this.xsrfToken())
   })
   addTemplateLocal(fastify, 'xsrfToken', (reply) => () => reply.xsrfToken())
-  addTemplateLocal(fastify, 'xsrfFormHtml', (reply) => () => reply.xsrfFormHtml())
+  addTemplateLocal(fastify, 'xsrfFormHtml', (reply) => function (this: unknown) { return templateHtml(this, reply.xsrfFormHtml()) })
 
   if (!settings.check) return
   // preHandler: after every body parser, including @fastify/multipart's preValidation.
