@@ -13,10 +13,11 @@ import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import type { BuildApp, LaunchableApp } from './cluster/server.js'
 import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
 import { runPrimary, type WorkerInfo } from './cluster/primary.js'
+import { WATCH_KEYS, normalizeWatchOptions, type NormalizedWatchOptions, type WatchOptions } from './cluster/watch-options.js'
 
 export type { BuildApp, LaunchableApp, Logger, WorkerInfo }
 
-export interface ClusterOptions {
+export interface ClusterOptions extends WatchOptions {
   /** Port to listen on; in 'ports' mode the first of `processes` ports. Default 8888. */
   port?: number
   /** Address to listen on. Default Fastify's (localhost). */
@@ -35,7 +36,7 @@ export interface ClusterOptions {
   logger?: Logger
 }
 
-export interface NormalizedClusterOptions {
+export interface NormalizedClusterOptions extends NormalizedWatchOptions {
   port: number
   host: string | undefined
   processes: number
@@ -58,7 +59,7 @@ export interface LaunchHandle {
   close: () => Promise<void>
 }
 
-const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger']
+const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger', ...WATCH_KEYS]
 
 function bad (name: string, value: unknown, expected: string): Error {
   return new FDK_CLUSTER_OPTION_INVALID(name, describeValue(value), expected)
@@ -100,7 +101,8 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
     minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
-    logger
+    logger,
+    ...normalizeWatchOptions(options, port, host, bad)
   }
 }
 

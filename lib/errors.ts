@@ -157,3 +157,8 @@ export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
   'Too many worker restarts (%s within %s), giving up; the last worker exit was %s',
   500
 )
+export const FDK_CLUSTER_CONTROL_SOCKET = createError(
+  'FDK_CLUSTER_CONTROL_SOCKET',
+  'Cannot listen on the control socket %s: %s',
+  500
+)

@@ -9,6 +9,8 @@ import { FDK_CLUSTER_TOO_MANY_RESTARTS } from '../errors.js'
 import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
 import { defaultLogger, handleSignals, warnOpenFiles } from './worker.js'
+import { PrimaryWatch } from './primary-watch.js'
+import type { ReloadOutcome, WorkerRecord } from './watch.js'
 
 /** One entry of handle.workers(). */
 export interface WorkerInfo {
@@ -25,6 +27,9 @@ interface Tracked {
   state: WorkerInfo['state']
   /** Resolves true once listening, false if it exited first. */
   ready: Promise<boolean>
+  /** Heartbeats and exits, for status and the stuck-worker check. */
+  watch: WorkerRecord
+  notReady?: string
 }
 
 /** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
@@ -49,6 +54,17 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   let stopping: Promise<void> | undefined
   let allDown: (() => void) | undefined
   let reloading: Promise<void> = Promise.resolve()
+  let reloadRunning = false
+  let lastReload: ReloadOutcome | null = null
+  const watch = await PrimaryWatch.start(settings, log, {
+    live: () => live,
+    reload: () => reload(),
+    replace: (slot, cause) => queue(`replacing worker ${slot} (${cause})`, async () => await replaceSlot(slot)),
+    shutdown: () => shutdown(),
+    reloading: () => reloadRunning,
+    lastReload: () => lastReload,
+    metrics: () => null
+  }, policy.windowMs)
   const last = slotPort(settings.mode, settings.port, slots - 1)
   process.title = `deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`
   log.info({ processes: slots, mode: settings.mode, port: settings.port }, `Starting ${slots} processes`)
@@ -57,13 +73,15 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     const port = slotPort(settings.mode, settings.port, slot)
     const worker = cluster.fork({ FDK_CLUSTER_TASK_ID: String(slot), FDK_CLUSTER_PORT: String(port) })
     let settle!: (ok: boolean) => void
-    const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }) }
+    const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }), watch: watch.record(slot, worker.process.pid!, port) }
     live.add(entry)
     log.info({ taskId: slot, pid: worker.process.pid, port }, 'worker started')
     worker.on('message', (message: { fdk?: string, port?: number }) => {
+      if (typeof message?.fdk === 'string' && watch.message(entry, message)) return
       if (message?.fdk === 'ready') {
         entry.state = 'ready'
         entry.port = message.port!
+        watch.ready(entry, entry.port)
         supervisor.ready(slot, Date.now())
         log.info({ taskId: slot, pid: worker.process.pid, port: entry.port }, 'worker listening')
         settle(true)
@@ -80,7 +98,8 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
 
   function onExit (entry: Tracked, exit: { code: number | null, signal: string | null }): void {
     live.delete(entry)
-    const fields = { taskId: entry.slot, pid: entry.worker.process.pid, code: exit.code, signal: exit.signal }
+    const cause = watch.exited(entry, exit, stopping !== undefined)
+    const fields = { taskId: entry.slot, pid: entry.worker.process.pid, code: exit.code, signal: exit.signal, cause }
     if (entry.state === 'draining' || stopping !== undefined) {
       log.info(fields, 'worker stopped')
       if (live.size === 0) allDown?.()
@@ -104,6 +123,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         timers.delete(timer)
         // A reload may have filled the slot meanwhile (shutdown clears the timers).
         if (current[entry.slot] === undefined) {
+          watch.restarted(entry.slot)
           current[entry.slot] = fork(entry.slot)
           log.info({ taskId: entry.slot, pid: current[entry.slot]!.worker.process.pid }, 'worker restarted')
         }
@@ -129,6 +149,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       allDown = resolve
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      watch.close()
       for (const entry of live) stopWorker(entry)
       if (live.size === 0) resolve()
     })
@@ -139,34 +160,58 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     for (const entry of live) entry.worker.process.kill('SIGKILL')
   }
 
-  function reload (): Promise<void> {
-    reloading = reloading.then(async () => {
-      log.info({}, 'reload started')
-      for (let slot = 0; slot < slots; slot++) {
-        const old = current[slot]
-        if (stopping !== undefined) return
-        if (old === undefined) continue
-        const fresh = fork(slot)
-        if (!await fresh.ready) {
-          log.error({ taskId: slot }, `reload stopped: the new worker ${slot} exited before listening; the old workers keep serving`)
-          return
-        }
-        current[slot] = fresh
-        log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
-        if (live.has(old)) stopWorker(old)
-      }
-      log.info({}, 'reload finished')
+  /** Runs `job` after any reload or replacement under way; resolves to its outcome. */
+  function queue (what: string, job: () => Promise<string | null>): Promise<ReloadOutcome> {
+    const run = reloading.then(async (): Promise<ReloadOutcome> => {
+      const startedAt = Date.now()
+      reloadRunning = true
+      log.info({}, `${what} started`)
+      const reason = stopping !== undefined ? 'the primary is stopping' : await job()
+      reloadRunning = false
+      const outcome: ReloadOutcome = reason === null ? { ok: true, startedAt, finishedAt: Date.now() } : { ok: false, reason, startedAt, finishedAt: Date.now() }
+      if (reason === null) log.info({}, `${what} finished`)
+      else log.error({ reason }, `${what} stopped: ${reason}`)
+      return outcome
     })
-    return reloading
+    reloading = run.then(() => {})
+    return run
+  }
+
+  /** Starts a new worker in `slot`, waits until it is ready, then drains the old one; null or why not. */
+  async function replaceSlot (slot: number): Promise<string | null> {
+    const old = current[slot]
+    if (stopping !== undefined) return 'the primary is stopping'
+    if (old === undefined) return null
+    const fresh = fork(slot)
+    if (!await fresh.ready) {
+      const why = fresh.notReady === undefined ? 'exited before listening' : `did not become ready: ${fresh.notReady}`
+      return `the new worker ${slot} ${why}; the old workers keep serving`
+    }
+    current[slot] = fresh
+    log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
+    if (live.has(old)) stopWorker(old)
+    return null
+  }
+
+  function reload (): Promise<ReloadOutcome> {
+    const outcome = queue('reload', async () => {
+      for (let slot = 0; slot < slots; slot++) {
+        const reason = await replaceSlot(slot)
+        if (reason !== null) return reason
+      }
+      return null
+    })
+    outcome.then((result) => { lastReload = result })
+    return outcome
   }
 
   for (let slot = 0; slot < slots; slot++) current[slot] = fork(slot)
-  const removeSignals = handleSignals(log, shutdown, force, reload)
+  const removeSignals = handleSignals(log, shutdown, force, async () => { await reload() })
   await Promise.all(current.map((entry) => entry!.ready))
   return {
     role: 'primary',
     workers: () => [...live].map((entry) => ({ taskId: entry.slot, pid: entry.worker.process.pid!, port: entry.port, state: entry.state })),
-    reload,
+    reload: async () => { await reload() },
     close: async () => {
       await shutdown()
       removeSignals()

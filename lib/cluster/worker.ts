@@ -7,6 +7,7 @@ import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { AppServer, type BuildApp } from './server.js'
 import { openFilesWarning, readOpenFileLimit } from './limits.js'
 import { workerTitle } from './supervisor.js'
+import { RequestTracker, Sampler, startHeartbeat } from './heartbeat.js'
 
 /** The pino methods launch() uses; any pino logger (e.g. `app.log`) fits. */
 export interface Logger {
@@ -81,8 +82,10 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   process.on('SIGINT', () => {})
   let server: AppServer
   let bound: number
+  let tracker: RequestTracker
   try {
     server = await AppServer.build(buildApp)
+    tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
     (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
@@ -106,6 +109,8 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   // The IPC channel closes when the primary dies, however it died: never an orphan.
   process.on('disconnect', () => { stop() })
   process.send!({ fdk: 'ready', port: bound })
+  // The primary's workerTimeoutMs watches these; a blocked loop sends none.
+  startHeartbeat(new Sampler(tracker), (beat) => { if (process.connected) process.send!(beat) })
   return {
     role: 'worker',
     workers: () => [{ taskId: slot, pid: process.pid, port: bound, state: stopping === undefined ? 'ready' : 'draining' }],
