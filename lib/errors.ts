@@ -157,6 +157,16 @@ export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
   'Too many worker restarts (%s within %s), giving up; the last worker exit was %s',
   500
 )
+export const FDK_CLUSTER_BODY_TOO_LARGE = createError(
+  'FDK_CLUSTER_BODY_TOO_LARGE',
+  'Request body of %s bytes is over maxBodySize (%s bytes)',
+  413
+)
+export const FDK_CLUSTER_BODY_TIMEOUT = createError(
+  'FDK_CLUSTER_BODY_TIMEOUT',
+  'Request body paused for more than clientBodyTimeoutMs (%s ms)',
+  408
+)
 export const FDK_CLUSTER_CONTROL_SOCKET = createError(
   'FDK_CLUSTER_CONTROL_SOCKET',
   'Cannot listen on the control socket %s: %s',

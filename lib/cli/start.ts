@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { CliIo } from './main.js'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../cluster.js'
 import type { BuildApp } from '../cluster/server.js'
+import { size, sizeBytes } from './config/validate.js'
 
 export const USAGE = `Usage: deploy-kit start <app module> [options]
 
@@ -26,6 +27,8 @@ Options:
   --mode M                shared (all workers on one port) or ports (worker i on P + i)
   --shutdown-timeout S    seconds a stopping worker may drain, 0 to 86400 (default 10)
   --max-restarts N        crash restarts within 15 minutes before giving up (default 100)
+  --max-body SIZE         maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);
+                          give deploy-kit nginx the same --max-body
   --help, -h              show this help
 
 Flags win over the PORT and HOST environment variables (which supervisord,
@@ -59,6 +62,7 @@ export function parseStartArgs (args: string[], env: NodeJS.ProcessEnv = process
       mode: { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
+      'max-body': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -77,6 +81,7 @@ export function parseStartArgs (args: string[], env: NodeJS.ProcessEnv = process
   if (values.host === '') throw new Error('--host must not be empty')
   if (host !== undefined) options.host = host
   if (values.mode !== undefined) options.mode = values.mode
+  if (values['max-body'] !== undefined) options.maxBodySize = sizeBytes(size('--max-body', values['max-body']))
   // The launcher's own checks (ports mode needs room for every port) as usage errors too.
   try {
     normalizeClusterOptions(options)

@@ -84,7 +84,7 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   let bound: number
   let tracker: RequestTracker
   try {
-    server = await AppServer.build(buildApp)
+    server = await AppServer.build(buildApp, settings.clientLimits)
     tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
@@ -127,7 +127,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
   let current: AppServer
   let port: number
   try {
-    current = await AppServer.build(buildApp)
+    current = await AppServer.build(buildApp, settings.clientLimits)
     port = await current.listen(settings.port, settings.host)
   } catch (error) {
     delete slotHolder[TASK_ID] // this process did not become a worker after all
@@ -143,7 +143,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
       log.info({ taskId: 0 }, 'reload started')
       let next: AppServer
       try {
-        next = await AppServer.build(buildApp)
+        next = await AppServer.build(buildApp, settings.clientLimits)
       } catch (error) {
         log.error({ err: error }, 'reload failed: the new app did not build; the old one keeps serving')
         return

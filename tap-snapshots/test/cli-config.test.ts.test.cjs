@@ -69,7 +69,7 @@ http {
         listen 127.0.0.1:8081;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -163,7 +163,7 @@ http {
         listen 80;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -271,7 +271,7 @@ http {
         listen 80;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -484,7 +484,7 @@ http {
         ssl_protocols TLSv1.2 TLSv1.3;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).

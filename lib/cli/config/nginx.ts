@@ -21,7 +21,7 @@ export interface NginxConfigOptions {
   tls?: { cert: string, key: string }
   /** server_name values; none by default. */
   serverNames: string[]
-  /** client_max_body_size. Default '50M' (the seed's "Allow file uploads"). */
+  /** client_max_body_size: the app's maxBodySize (lib/cli/nginx.ts DEFAULT_MAX_BODY, 1m). */
   maxBody: string
   /** Directory served under staticPrefix by nginx itself; none by default. */
   staticRoot?: string
