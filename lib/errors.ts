@@ -66,6 +66,11 @@ export const FDK_COOKIE_SECRET_WEAK = createError(
   'Setting "cookieSecret"%s is %s; generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` (or set debug: true while developing)',
   500
 )
+export const FDK_COOKIE_SECRET_UNSET = createError(
+  'FDK_COOKIE_SECRET_UNSET',
+  'Setting "cookieSecret"%s is written but has no value (undefined: an unset environment variable?); generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` and set it (or set debug: true while developing)',
+  500
+)
 export const FDK_COOKIE_NAME_INVALID = createError(
   'FDK_COOKIE_NAME_INVALID',
   'Cookie name %s cannot be signed: %s',
@@ -112,6 +117,14 @@ export const FDK_XSRF_MULTIPART_INVALID = createError(
   400
 )
 
+// COMPRESS: compressResponse (lib/compress.ts).
+export const FDK_COMPRESS_ALREADY_REGISTERED = createError(
+  'FDK_COMPRESS_ALREADY_REGISTERED',
+  'Setting "compressResponse" registers @fastify/compress, and the app registers it too (%s the kit): every response would be compressed twice. ' +
+    'Remove compressResponse from the kit\'s settings to keep your own @fastify/compress, or remove your registration',
+  500
+)
+
 // AUTH: loginUrl and fastify.authenticated.
 export const FDK_AUTH_LOGIN_URL_MISSING = createError(
   'FDK_AUTH_LOGIN_URL_MISSING',
@@ -151,6 +164,11 @@ export const FDK_CLUSTER_BUILD_APP_INVALID = createError(
   'buildApp %s; expected a function returning a Fastify instance (or a promise of one)',
   500,
   TypeError
+)
+export const FDK_CLUSTER_WORKER_BOOT_FAILED = createError(
+  'FDK_CLUSTER_WORKER_BOOT_FAILED',
+  'Worker %s failed to start (exited with %s before it ever listened), on the first start: stopping the launcher instead of restarting a release that cannot boot',
+  500
 )
 export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
   'FDK_CLUSTER_TOO_MANY_RESTARTS',

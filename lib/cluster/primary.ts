@@ -5,7 +5,7 @@
 // handle held here, so during a reload the old and the new worker of a slot
 // are both on the port and the handover has no gap at all.
 import cluster, { type Worker } from 'node:cluster'
-import { FDK_CLUSTER_TOO_MANY_RESTARTS } from '../errors.js'
+import { FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
 import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
 import { defaultLogger, handleSignals, warnOpenFiles } from './worker.js'
@@ -27,10 +27,15 @@ interface Tracked {
   state: WorkerInfo['state']
   /** Resolves true once listening, false if it exited first. */
   ready: Promise<boolean>
+  /** Why buildApp or listen failed, as the worker reported it (it does not print it itself). */
+  bootError?: unknown
   /** Heartbeats and exits, for status and the stuck-worker check. */
   watch: WorkerRecord
   notReady?: string
 }
+
+/** The primary's exit status when the first start fails: gunicorn's WORKER_BOOT_ERROR. */
+export const EXIT_BOOT_FAILED = 3
 
 /** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
 const KILL_MARGIN_MS = 2_000
@@ -87,6 +92,8 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         settle(true)
       } else if (message?.fdk === 'reload') {
         reload()
+      } else if (message?.fdk === 'boot-error') {
+        entry.bootError = (message as { error?: unknown }).error
       }
     })
     worker.once('exit', (code: number | null, signal: string | null) => {
@@ -105,8 +112,9 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       if (live.size === 0) allDown?.()
       return
     }
+    const failure = entry.bootError === undefined ? {} : { err: entry.bootError }
     if (current[entry.slot] !== entry) {
-      log.warn(fields, `replacement for worker ${entry.slot} exited with ${describeExit(exit)} before listening`)
+      log.warn({ ...fields, ...failure }, `replacement for worker ${entry.slot} exited with ${describeExit(exit)} before listening`)
       return
     }
     current[entry.slot] = undefined
@@ -118,7 +126,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         process.exit(0)
       }
     } else if (decision.action === 'restart') {
-      log.warn({ ...fields, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
+      log.warn({ ...fields, ...failure, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
       const timer = setTimeout(() => {
         timers.delete(timer)
         // A reload may have filled the slot meanwhile (shutdown clears the timers).
@@ -129,6 +137,14 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         }
       }, decision.delayMs)
       timers.add(timer)
+    } else if (decision.action === 'halt') {
+      // Printed once, here: the other workers' failures arrive while stopping.
+      const error = new FDK_CLUSTER_WORKER_BOOT_FAILED(String(entry.slot), describeExit(exit))
+      log.error({ ...fields, ...failure, code: error.code }, error.message)
+      // Workers still building would ignore the stop message (they handle it
+      // once listening) until the kill deadline; SIGTERM ends them now.
+      for (const other of live) if (other.state === 'starting') other.worker.process.kill('SIGTERM')
+      shutdown().then(() => process.exit(EXIT_BOOT_FAILED))
     } else {
       const error = new FDK_CLUSTER_TOO_MANY_RESTARTS(String(decision.restarts), `${Math.round(supervisor.policy.windowMs / 60_000)} minutes`, `worker ${entry.slot} with ${describeExit(exit)}`)
       log.error({ code: error.code, restarts: decision.restarts }, error.message)

@@ -88,8 +88,13 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
     tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
-    (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
-    process.exit(1)
+    // The primary prints it, once, whatever the number of workers failing alike.
+    const err = error instanceof Error ? { type: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code } : { message: String(error) }
+    process.send!({ fdk: 'boot-error', error: err }, (sendError: Error | null) => {
+      if (sendError !== null) (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
+      process.exit(1)
+    })
+    return await new Promise<never>(() => {})
   }
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
