@@ -10,12 +10,13 @@ import fp from 'fastify-plugin'
 import { FDK_STATIC_FORBIDDEN } from './errors.js'
 import { addTemplateLocal } from './locals.js'
 import { normalizeStaticOptions, type StaticOptions } from './static/options.js'
+import { normalizeRequestPath } from './static/request-path.js'
 import {
   IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type CachePolicy
 } from './static/response.js'
 import { BackgroundCompressor, signatureOf, type DiskVariant } from './static/precompressed.js'
 import { StaticStore, type StaticFile } from './static/store.js'
-import { createStaticUrl, type StaticUrlOptions } from './static/url.js'
+import { createStaticUrl, encodeStaticPath, type StaticUrlOptions } from './static/url.js'
 
 export type StaticUrl = (path: string, options?: StaticUrlOptions) => string
 
@@ -25,8 +26,10 @@ declare module 'fastify' {
     staticUrl: StaticUrl
   }
   interface FastifyReply {
-    /** Tornado's `static_url`: `/static/<path>?v=<content hash>`. */
+    /** Tornado's `static_url`: `/static/<path>?v=<content hash>`; `includeHost` uses this request's scheme and host. */
     staticUrl: StaticUrl
+    /** @fastify/static's `sendFile`: a file of `staticPath`, with the static route's checks and headers. */
+    sendFile (path: string): FastifyReply
   }
 }
 
@@ -108,6 +111,12 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
     memoryFileLimit: settings.memoryFileLimit,
     memoryBudget: settings.memoryBudget,
     precompressed: settings.precompressed,
+    ...(settings.manifest === undefined ? {} : { manifest: settings.manifest }),
+    onManifestMismatch: (path, listed, actual) => {
+      fastify.log.warn({ path, listed, actual, staticManifest: settings.manifest?.path },
+        `static: "${path}" does not match staticManifest; serving it with its real hash (rebuild the manifest)`)
+      urls.forget()
+    },
     onCompressed: (path, encodings) => { fastify.log.debug({ path, encodings }, 'static file compressed in the background') },
     ...(settings.compressDir === undefined
       ? {}
@@ -120,24 +129,48 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
         })
   })
   fastify.addHook('onClose', async () => { await store.options.compressor?.stop() })
-  const staticUrl = createStaticUrl(store, settings.prefix, settings.hashCache, (path) => {
-    fastify.log.warn({ path, staticPath: settings.root }, `staticUrl: could not find static file "${path}"; serving it without ?v=`)
+  const urls = createStaticUrl({
+    store,
+    prefix: settings.prefix,
+    cacheUrls: settings.hashCache,
+    urlHost: settings.urlHost,
+    bundler: settings.bundler,
+    onMissing: (path) => {
+      fastify.log.warn({ path, staticPath: settings.root }, `staticUrl: could not find static file "${path}"; serving it without ?v=`)
+    }
   })
+  const staticUrl: StaticUrl = (path, options) => urls.staticUrl(path, options, undefined)
+  const replyStaticUrl = (reply: FastifyReply): StaticUrl => (path, options) =>
+    urls.staticUrl(path, options, options?.includeHost === true ? `${reply.request.protocol}://${reply.request.host}` : undefined)
   fastify.decorate('staticUrl', staticUrl)
-  fastify.decorateReply('staticUrl', staticUrl)
-  addTemplateLocal(fastify, 'staticUrl', () => staticUrl)
+  fastify.decorateReply('staticUrl', function (this: FastifyReply, path: string, options?: StaticUrlOptions) {
+    return replyStaticUrl(this)(path, options)
+  })
+  addTemplateLocal(fastify, 'staticUrl', replyStaticUrl)
 
   async function serve (request: FastifyRequest, reply: FastifyReply, requested: string, policy: CachePolicy | undefined): Promise<FastifyReply> {
-    const found = store.hot(requested) ?? await store.open(requested)
+    let found = store.hot(requested) ?? await store.open(requested)
+    if (settings.defaultFilename !== undefined && policy === undefined && (found === 'directory' || requested === '')) {
+      // Tornado's default_filename: /docs/ serves docs/index.html, /docs
+      // redirects to /docs/ (permanently, as Tornado does) so relative links work.
+      if (found === 'directory' && !requested.endsWith('/')) {
+        const normal = normalizeRequestPath(requested, settings.dotfiles) as { path: string }
+        const query = request.url.indexOf('?')
+        return await reply.redirect(settings.prefix + encodeStaticPath(normal.path) + '/' + (query === -1 ? '' : request.url.slice(query)), 301)
+      }
+      found = await store.open(requested + '/' + settings.defaultFilename)
+    }
     if (found === 404) {
       reply.callNotFound()
       return reply
     }
-    if (found === 403) throw new FDK_STATIC_FORBIDDEN()
+    if (found === 403 || found === 'directory') throw new FDK_STATIC_FORBIDDEN()
     let chosen = policy
     if (chosen === undefined) {
       const version = (request.query as Record<string, unknown>).v
-      chosen = version === found.version || version === found.digest ? 'immutable' : 'revalidate'
+      chosen = version === found.version || version === found.digest || settings.bundler?.immutable.has(found.path) === true
+        ? 'immutable'
+        : 'revalidate'
     }
     return await sendFile(request, reply, store, found, cacheControlFor(chosen, settings.aliasMaxAge))
   }
@@ -147,6 +180,16 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
     url: settings.prefix + '*',
     compress: false,
     handler: (request, reply) => serve(request, reply, (request.params as Record<string, string>)['*'] as string, undefined)
+  })
+  // @fastify/static's reply.sendFile(path): a file of staticPath from any
+  // route, with the same checks, headers, Range and conditional requests
+  // (revalidating: the route's URL carries no version).
+  fastify.decorateReply('sendFile', function (this: FastifyReply, path: string) {
+    if (typeof path !== 'string') throw new TypeError('reply.sendFile(path): path must be a string')
+    // Our representations carry their own ETags; @fastify/compress must not re-encode them.
+    this.request.headers['x-no-compression'] = '1'
+    serve(this.request, this, path, 'revalidate').catch((error: unknown) => { this.send(error) })
+    return this
   })
   for (const alias of settings.aliases) {
     fastify.route({
