@@ -16,7 +16,7 @@ import {
 } from './settings.js'
 import { normalizeRequestPath } from './static/request-path.js'
 import {
-  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type CachePolicy
+  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type ResponsePlan
 } from './static/response.js'
 import { StaticStore, type StaticFile } from './static/store.js'
 import { createStaticUrl, type StaticUrlOptions } from './static/url.js'
@@ -123,29 +123,32 @@ export function normalizeStaticOptions (options: StaticOptions): NormalizedStati
   }
 }
 
-function cacheControlFor (policy: CachePolicy, aliasMaxAge: number): string {
-  if (policy === 'immutable') return IMMUTABLE_CACHE_CONTROL
-  if (policy === 'alias') return `public, max-age=${aliasMaxAge}`
-  return REVALIDATE_CACHE_CONTROL
-}
-
-async function sendFile (request: FastifyRequest, reply: FastifyReply, file: StaticFile, cacheControl: string): Promise<FastifyReply> {
+function planFor (request: FastifyRequest, file: StaticFile, cacheControl: string): ResponsePlan {
   // Node joins repeated lines of these headers into one string (only Set-Cookie stays an array).
   const headers = request.headers
-  const plan = planResponse(file, {
+  return planResponse(file, {
     ifNoneMatch: headers['if-none-match'],
     ifModifiedSince: headers['if-modified-since'],
     range: headers.range,
     acceptEncoding: headers['accept-encoding']
   }, cacheControl)
+}
+
+/** A memory copy, answered synchronously: no promise, no await on the hot path. */
+function sendMemoryFile (reply: FastifyReply, file: StaticFile & { body: Buffer }, plan: ResponsePlan): FastifyReply {
+  reply.code(plan.status).headers(plan.headers)
+  if (plan.body === 'none') return reply.send()
+  const bytes = plan.body === 'full'
+    ? (plan.encoding === 'identity' ? file.body : file.variants[plan.encoding] as Buffer)
+    : file.body.subarray(plan.body.start, plan.body.end + 1)
+  return reply.send(bytes)
+}
+
+async function sendFile (request: FastifyRequest, reply: FastifyReply, file: StaticFile, cacheControl: string): Promise<FastifyReply> {
+  const plan = planFor(request, file, cacheControl)
+  if (file.body !== null) return sendMemoryFile(reply, file as StaticFile & { body: Buffer }, plan)
   reply.code(plan.status).headers(plan.headers)
   if (plan.body === 'none') return await reply.send()
-  if (file.body !== null) {
-    const bytes = plan.body === 'full'
-      ? (plan.encoding === 'identity' ? file.body : file.variants[plan.encoding] as Buffer)
-      : file.body.subarray(plan.body.start, plan.body.end + 1)
-    return await reply.send(bytes)
-  }
   // Streamed (large) files are always identity: only memory copies have variants.
   if (plan.body === 'full') reply.header('content-length', String(file.size))
   if (request.method === 'HEAD') return await reply.send()
@@ -179,33 +182,47 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
   fastify.decorateReply('staticUrl', staticUrl)
   addTemplateLocal(fastify, 'staticUrl', () => staticUrl)
 
-  async function serve (request: FastifyRequest, reply: FastifyReply, requested: string, policy: CachePolicy | undefined): Promise<FastifyReply> {
-    const found = store.hot(requested) ?? await store.open(requested)
+  const aliasCacheControl = `public, max-age=${settings.aliasMaxAge}`
+
+  /** The cache policy of a `/static/` request: immutable only when `?v=` names the current bytes. */
+  function versionedCacheControl (request: FastifyRequest, file: StaticFile): string {
+    const version = (request.query as Record<string, unknown>).v
+    return version === file.version || version === file.digest ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL
+  }
+
+  async function serve (request: FastifyRequest, reply: FastifyReply, requested: string, cacheControl: string | undefined): Promise<FastifyReply> {
+    const found = await store.open(requested)
     if (found === 404) {
       reply.callNotFound()
       return reply
     }
     if (found === 403) throw new FDK_STATIC_FORBIDDEN()
-    let chosen = policy
-    if (chosen === undefined) {
-      const version = (request.query as Record<string, unknown>).v
-      chosen = version === found.version || version === found.digest ? 'immutable' : 'revalidate'
-    }
-    return await sendFile(request, reply, found, cacheControlFor(chosen, settings.aliasMaxAge))
+    return await sendFile(request, reply, found, cacheControl ?? versionedCacheControl(request, found))
   }
 
+  // The hot path (production, a file already in memory) stays synchronous, as
+  // a bare route returning a Buffer is; everything else goes through serve().
   fastify.route({
     method: ['GET', 'HEAD'],
     url: settings.prefix + '*',
     compress: false,
-    handler: (request, reply) => serve(request, reply, (request.params as Record<string, string>)['*'] as string, undefined)
+    handler: (request, reply) => {
+      const requested = (request.params as Record<string, string>)['*'] as string
+      const hot = store.hot(requested)
+      if (hot === undefined) return serve(request, reply, requested, undefined)
+      return sendMemoryFile(reply, hot as StaticFile & { body: Buffer }, planFor(request, hot, versionedCacheControl(request, hot)))
+    }
   })
   for (const alias of settings.aliases) {
     fastify.route({
       method: ['GET', 'HEAD'],
       url: '/' + alias,
       compress: false,
-      handler: (request, reply) => serve(request, reply, alias, 'alias')
+      handler: (request, reply) => {
+        const hot = store.hot(alias)
+        if (hot === undefined) return serve(request, reply, alias, aliasCacheControl)
+        return sendMemoryFile(reply, hot as StaticFile & { body: Buffer }, planFor(request, hot, aliasCacheControl))
+      }
     })
   }
 
