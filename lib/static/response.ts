@@ -5,6 +5,7 @@
 import { Negotiator } from '@fastify/accept-negotiator'
 import { etagMatches, notModifiedSince } from './conditional.js'
 import { contentRange, parseRangeHeader, resolveRange } from './range.js'
+import { COMPRESSED_ENCODINGS, type CompressedEncoding, type DiskVariant } from './precompressed.js'
 import type { Encoding, StaticFile } from './store.js'
 
 /**
@@ -44,10 +45,13 @@ class BoundedCache extends Map<string, string> {
 
 const negotiators = new Map<string, Negotiator>()
 
+/** The compressed representations this file has: in memory, or on disk for a streamed file. */
+export function encodingsOf (file: StaticFile): CompressedEncoding[] {
+  return COMPRESSED_ENCODINGS.filter((encoding) => file.variants[encoding] !== undefined || file.onDisk[encoding] !== undefined)
+}
+
 function negotiatorFor (file: StaticFile): Negotiator | undefined {
-  const supported: string[] = []
-  if (file.variants.br !== undefined) supported.push('br')
-  if (file.variants.gzip !== undefined) supported.push('gzip')
+  const supported = encodingsOf(file)
   if (supported.length === 0) return undefined
   const key = supported.join(',')
   let negotiator = negotiators.get(key)
@@ -76,8 +80,10 @@ export function representationHeaders (file: StaticFile, cacheControl: string, e
       'cache-control': cacheControl,
       'content-type': file.contentType
     }
-    if (file.variants.gzip !== undefined || file.variants.br !== undefined) headers.vary = 'Accept-Encoding'
+    if (encodingsOf(file).length > 0) headers.vary = 'Accept-Encoding'
     if (encoding !== 'identity') headers['content-encoding'] = encoding
+    // A streamed file's length is known here; a memory body's is set by Fastify.
+    if (file.body === null) headers['content-length'] = String(encoding === 'identity' ? file.size : (file.onDisk[encoding] as DiskVariant).size)
     file.headerCache.set(key, headers)
   }
   return headers
@@ -92,7 +98,7 @@ export function planResponse (file: StaticFile, request: RequestFacts, cacheCont
     ? etagMatches(request.ifNoneMatch, Object.values(file.etags))
     : request.ifModifiedSince !== undefined && notModifiedSince(request.ifModifiedSince, file.mtimeSeconds)
   if (notModified) {
-    const { 'content-type': _type, 'content-encoding': _encoding, ...kept } = headers
+    const { 'content-type': _type, 'content-encoding': _encoding, 'content-length': _length, ...kept } = headers
     return { status: 304, headers: kept, body: 'none', encoding }
   }
 

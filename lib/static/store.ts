@@ -12,12 +12,18 @@ import { createReadStream, readFileSync, realpathSync, statSync, type BigIntStat
 import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { sep } from 'node:path'
 import { promisify } from 'node:util'
-import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
+import { brotliCompress, brotliDecompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib'
 import { contentTypeFor, isCompressible } from './mime.js'
+import {
+  COMPRESSED_ENCODINGS, SIBLING_SUFFIX, decodesTo, signatureOf, worthKeeping,
+  type BackgroundCompressor, type CompressedEncoding, type DiskVariant
+} from './precompressed.js'
 import { normalizeRequestPath } from './request-path.js'
 
 const gzipAsync = promisify(gzip)
 const brotliAsync = promisify(brotliCompress)
+const gunzipAsync = promisify(gunzip)
+const brotliDecompressAsync = promisify(brotliDecompress)
 
 export type Encoding = 'br' | 'gzip' | 'identity'
 
@@ -38,7 +44,9 @@ export interface StaticFile {
   /** The bytes, for files served from memory; null for streamed files. */
   readonly body: Buffer | null
   /** Precompressed variants of `body` that are worth sending. */
-  readonly variants: Partial<Record<'br' | 'gzip', Buffer>>
+  readonly variants: Partial<Record<CompressedEncoding, Buffer>>
+  /** Compressed copies on disk of a streamed file (build siblings or our cache), checked once. */
+  readonly onDisk: Partial<Record<CompressedEncoding, DiskVariant>>
   /** ETag per representation: identity `"v"`, gzip `"v-gzip"`, brotli `"v-br"`. */
   readonly etags: Record<Encoding, string>
   /** Response headers per cache policy and encoding, built once (lib/static/response.ts). */
@@ -54,16 +62,15 @@ export interface StoreOptions {
   hashLength: number
   memoryFileLimit: number
   memoryBudget: number
+  /** Use `.br` / `.gz` siblings that decode to the file's bytes. */
+  precompressed: boolean
+  /** Compresses large files without siblings in the background; none: they stay identity. */
+  compressor?: BackgroundCompressor
+  /** Told when a background compression of `path` finished, with the encodings kept. */
+  onCompressed?: (path: string, encodings: CompressedEncoding[]) => void
 }
 
 export type OpenResult = StaticFile | 403 | 404
-
-/** A compressed variant is kept only when it saves at least this fraction. */
-const MIN_SAVING = 0.05
-
-function signatureOf (stats: BigIntStats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
-}
 
 export class StaticStore {
   readonly options: StoreOptions
@@ -130,14 +137,20 @@ export class StaticStore {
     let body: Buffer | null = null
     let digest: string
     const variants: StaticFile['variants'] = {}
+    const onDisk: StaticFile['onDisk'] = {}
+    const compressible = isCompressible(contentType)
     if (fitsInMemory) {
       body = await readFile(realPath)
       digest = createHash('sha512').update(body).digest('hex')
-      if (isCompressible(contentType)) Object.assign(variants, await compressVariants(body))
+      if (compressible) {
+        if (this.options.precompressed) Object.assign(variants, await this.memorySiblings(path, body))
+        Object.assign(variants, await compressVariants(body, COMPRESSED_ENCODINGS.filter((e) => variants[e] === undefined)))
+      }
     } else {
       digest = await hashStream(realPath)
+      if (compressible && this.options.precompressed) Object.assign(onDisk, await this.diskSiblings(path, digest, size))
     }
-    const file = this.describe(path, realPath, stats, digest, contentType, body, variants)
+    const file = this.describe(path, realPath, stats, digest, contentType, body, variants, onDisk)
     this.files.set(path, file)
     this.memoryUsed += memoryBytes(file) - previousBytes
     if (this.memoryUsed > this.options.memoryBudget && body !== null) {
@@ -145,12 +158,76 @@ export class StaticStore {
       this.memoryUsed -= memoryBytes(file)
       this.files.set(path, { ...file, body: null, variants: {} })
     }
-    return this.files.get(path) as StaticFile
+    const stored = this.files.get(path) as StaticFile
+    if (stored.body === null && compressible && Object.keys(onDisk).length === 0 && this.options.compressor !== undefined) {
+      this.options.compressor.schedule(stored, (found) => { this.attach(path, digest, found) })
+    }
+    return stored
+  }
+
+  /** Adds compressed copies made in the background, if the file is still the one they were made from. */
+  private attach (path: string, digest: string, found: StaticFile['onDisk']): void {
+    const file = this.files.get(path)
+    if (file !== undefined && file.digest === digest && Object.keys(found).length > 0) {
+      this.files.set(path, { ...file, onDisk: { ...file.onDisk, ...found }, headerCache: new Map() })
+    }
+    this.options.onCompressed?.(path, COMPRESSED_ENCODINGS.filter((encoding) => found[encoding] !== undefined))
+  }
+
+  /**
+   * Forgets a compressed copy that changed on disk since it was checked (the
+   * caller found out when opening it); the next load checks the siblings again.
+   */
+  dropDiskVariant (file: StaticFile, encoding: CompressedEncoding): StaticFile {
+    const { [encoding]: _dropped, ...kept } = file.onDisk
+    const updated = { ...file, onDisk: kept, headerCache: new Map() }
+    this.files.delete(file.path)
+    return updated
+  }
+
+  /** A sibling `path + suffix` that is a regular file inside the root, or undefined. */
+  private async sibling (path: string, encoding: CompressedEncoding): Promise<{ realPath: string, stats: BigIntStats } | undefined> {
+    try {
+      const realPath = await realpath(this.options.root + sep + path + SIBLING_SUFFIX[encoding])
+      const stats = await stat(realPath, { bigint: true })
+      if (this.refuse(realPath, stats) !== undefined) return undefined
+      return { realPath, stats }
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Siblings of a memory file: read, decompressed and compared with `body` once. */
+  private async memorySiblings (path: string, body: Buffer): Promise<StaticFile['variants']> {
+    const found: StaticFile['variants'] = {}
+    for (const encoding of COMPRESSED_ENCODINGS) {
+      const sibling = await this.sibling(path, encoding)
+      if (sibling === undefined || !worthKeeping(Number(sibling.stats.size), body.length)) continue
+      const compressed = await readFile(sibling.realPath)
+      const decode = encoding === 'br' ? brotliDecompressAsync : gunzipAsync
+      // maxOutputLength: a sibling that decodes to more than the file is wrong, and stops there.
+      const decoded = await decode(compressed, { maxOutputLength: body.length + 1 }).catch(() => undefined)
+      if (decoded?.equals(body) === true) found[encoding] = compressed
+    }
+    return found
+  }
+
+  /** Siblings of a streamed file: each decompressed once (streaming) and hashed. */
+  private async diskSiblings (path: string, digest: string, size: number): Promise<StaticFile['onDisk']> {
+    const found: Partial<Record<CompressedEncoding, DiskVariant>> = {}
+    for (const encoding of COMPRESSED_ENCODINGS) {
+      const sibling = await this.sibling(path, encoding)
+      if (sibling === undefined || !worthKeeping(Number(sibling.stats.size), size)) continue
+      if (await decodesTo(sibling.realPath, encoding, digest, size)) {
+        found[encoding] = { realPath: sibling.realPath, size: Number(sibling.stats.size), signature: signatureOf(sibling.stats) }
+      }
+    }
+    return found
   }
 
   private describe (
     path: string, realPath: string, stats: BigIntStats, digest: string,
-    contentType: string, body: Buffer | null, variants: StaticFile['variants']
+    contentType: string, body: Buffer | null, variants: StaticFile['variants'], onDisk: StaticFile['onDisk']
   ): StaticFile {
     const version = digest.slice(0, this.options.hashLength)
     const mtimeSeconds = Number(stats.mtimeMs / 1000n)
@@ -166,6 +243,7 @@ export class StaticStore {
       contentType,
       body,
       variants,
+      onDisk,
       etags: { identity: `"${version}"`, gzip: `"${version}-gzip"`, br: `"${version}-br"` },
       headerCache: new Map()
     }
@@ -225,8 +303,11 @@ export class StaticStore {
   private async list (relative: string): Promise<string[]> {
     const entries = await readdir(relative === '' ? this.options.root : this.options.root + sep + relative, { withFileTypes: true })
     const paths: string[] = []
+    const names = new Set(entries.map((entry) => entry.name))
     for (const entry of entries) {
       if (entry.name.startsWith('.') && !this.options.allowDotfiles) continue
+      // app.js.br next to app.js is app.js's representation, loaded with it.
+      if (this.options.precompressed && /\.(?:br|gz)$/.test(entry.name) && names.has(entry.name.replace(/\.(?:br|gz)$/, ''))) continue
       const child = relative === '' ? entry.name : relative + '/' + entry.name
       if (entry.isDirectory()) paths.push(...await this.list(child))
       else if (entry.isFile()) paths.push(child)
@@ -240,22 +321,23 @@ function memoryBytes (file: StaticFile): number {
   return file.body.length + (file.variants.gzip?.length ?? 0) + (file.variants.br?.length ?? 0)
 }
 
-async function compressVariants (body: Buffer): Promise<StaticFile['variants']> {
+async function compressVariants (body: Buffer, wanted: CompressedEncoding[]): Promise<StaticFile['variants']> {
   const [gzipped, brotli] = await Promise.all([
-    gzipAsync(body, { level: 9 }),
-    brotliAsync(body, {
-      params: {
-        [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY,
-        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length,
-        // A window no larger than the file: same output size, a third of the time for small files.
-        [zlibConstants.BROTLI_PARAM_LGWIN]: Math.min(24, Math.max(10, Math.ceil(Math.log2(body.length + 1))))
-      }
-    })
+    wanted.includes('gzip') ? gzipAsync(body, { level: 9 }) : undefined,
+    !wanted.includes('br')
+      ? undefined
+      : brotliAsync(body, {
+        params: {
+          [zlibConstants.BROTLI_PARAM_QUALITY]: zlibConstants.BROTLI_MAX_QUALITY,
+          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length,
+          // A window no larger than the file: same output size, a third of the time for small files.
+          [zlibConstants.BROTLI_PARAM_LGWIN]: Math.min(24, Math.max(10, Math.ceil(Math.log2(body.length + 1))))
+        }
+      })
   ])
-  const worthIt = (compressed: Buffer): boolean => compressed.length <= body.length * (1 - MIN_SAVING)
   const variants: StaticFile['variants'] = {}
-  if (worthIt(gzipped)) variants.gzip = gzipped
-  if (worthIt(brotli)) variants.br = brotli
+  if (gzipped !== undefined && worthKeeping(gzipped.length, body.length)) variants.gzip = gzipped
+  if (brotli !== undefined && worthKeeping(brotli.length, body.length)) variants.br = brotli
   return variants
 }
 

@@ -1,0 +1,124 @@
+// The static plugin's settings: validated once at registration, each mistake
+// a coded error naming the setting. No Fastify here.
+import { realpathSync, statSync } from 'node:fs'
+import { tmpdir, userInfo } from 'node:os'
+import { join, resolve } from 'node:path'
+import { FDK_STATIC_PATH_MISSING } from '../errors.js'
+import {
+  invalid, optionalBoolean, optionalInteger, optionalStringArray, requirePlainObject
+} from '../settings.js'
+import { normalizeRequestPath } from './request-path.js'
+
+export interface StaticOptions {
+  /** Directory to serve (Tornado `static_path`); must exist. Relative paths resolve against the working directory. */
+  staticPath?: string
+  /** URL prefix (Tornado `static_url_prefix`). Default `/static/`; must start and end with `/`. */
+  staticUrlPrefix?: string
+  /** Files under `staticPath` also served at the site root. Default `['robots.txt', 'favicon.ico']`. */
+  staticRootAliases?: string[]
+  /** Keep hashes and memory copies until restart (Tornado `static_hash_cache`). Default `!debug`. */
+  staticHashCache?: boolean
+  /** Hex digits of the SHA-512 used in `?v=` and ETags (16-128). Default 32 (128 bits). */
+  staticHashLength?: number
+  /** Serve files and directories whose name starts with a dot. Default false. */
+  staticDotfiles?: boolean
+  /** Files up to this many bytes are served from memory. Default 262144 (256 KiB). */
+  staticMemoryFileLimit?: number
+  /** Total bytes of memory copies (with their compressed variants). Default 67108864 (64 MiB). */
+  staticMemoryBudget?: number
+  /** `max-age` in seconds for root aliases. Default 3600. */
+  staticRootAliasMaxAge?: number
+  /** Hash (and load small files) in the background after `ready`. Default `staticHashCache`. */
+  staticWarmup?: boolean
+  /** Use `.br` / `.gz` siblings that decode to the file's bytes (nginx `gzip_static`, @fastify/static `preCompressed`). Default true. */
+  staticPrecompressed?: boolean
+  /** Where large compressible files are compressed once, in the background; `false`: never. Default `<tmpdir>/fastify-deploy-kit-<user>/compressed`. */
+  staticCompressDir?: string | false
+  /** Most bytes `staticCompressDir` may hold. Default 268435456 (256 MiB). */
+  staticCompressDiskBudget?: number
+  /** Development mode; `staticHashCache` defaults to its opposite. Default false. */
+  debug?: boolean
+}
+
+export const STATIC_SETTING_NAMES = [
+  'staticPath', 'staticUrlPrefix', 'staticRootAliases', 'staticHashCache', 'staticHashLength',
+  'staticDotfiles', 'staticMemoryFileLimit', 'staticMemoryBudget', 'staticRootAliasMaxAge',
+  'staticWarmup', 'staticPrecompressed', 'staticCompressDir', 'staticCompressDiskBudget', 'debug'
+] as const
+
+export interface NormalizedStaticOptions {
+  root: string
+  prefix: string
+  aliases: string[]
+  hashCache: boolean
+  hashLength: number
+  dotfiles: boolean
+  memoryFileLimit: number
+  memoryBudget: number
+  aliasMaxAge: number
+  warmup: boolean
+  precompressed: boolean
+  /** Absolute; undefined: no background compression. */
+  compressDir: string | undefined
+  compressDiskBudget: number
+}
+
+/** The default `staticCompressDir`: per user, so two users of one machine never share copies. */
+export function defaultCompressDir (): string {
+  return join(tmpdir(), `fastify-deploy-kit-${userInfo().username}`, 'compressed')
+}
+
+const ROUTER_SPECIAL = /[*:?#\s]/
+
+export function normalizeStaticOptions (options: StaticOptions): NormalizedStaticOptions {
+  const settings = requirePlainObject('staticPath', options) as StaticOptions
+  const debug = optionalBoolean('debug', settings.debug, false)
+  if (typeof settings.staticPath !== 'string' || settings.staticPath === '') {
+    throw invalid('staticPath', settings.staticPath, 'the path of an existing directory')
+  }
+  const wanted = resolve(settings.staticPath)
+  let root: string
+  try {
+    root = realpathSync(wanted)
+    if (!statSync(root).isDirectory()) throw new Error('not a directory')
+  } catch (error) {
+    throw new FDK_STATIC_PATH_MISSING(JSON.stringify(wanted), (error as Error).message)
+  }
+  const prefix = settings.staticUrlPrefix ?? '/static/'
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || !prefix.endsWith('/') || ROUTER_SPECIAL.test(prefix)) {
+    throw invalid('staticUrlPrefix', prefix, 'a path that starts and ends with "/" (e.g. "/static/")')
+  }
+  const dotfiles = optionalBoolean('staticDotfiles', settings.staticDotfiles, false)
+  const aliases = optionalStringArray('staticRootAliases', settings.staticRootAliases, ['robots.txt', 'favicon.ico'])
+  for (const alias of aliases) {
+    const normal = normalizeRequestPath(alias, true)
+    if (!normal.ok || normal.path !== alias || ROUTER_SPECIAL.test(alias)) {
+      throw invalid('staticRootAliases', alias, 'file names relative to staticPath, such as "robots.txt"')
+    }
+  }
+  const hashCache = optionalBoolean('staticHashCache', settings.staticHashCache, !debug)
+  const hashLength = optionalInteger('staticHashLength', settings.staticHashLength, 32, 16)
+  if (hashLength > 128) throw invalid('staticHashLength', hashLength, 'an integer from 16 to 128')
+  return {
+    root,
+    prefix,
+    aliases: [...new Set(aliases)],
+    hashCache,
+    hashLength,
+    dotfiles,
+    memoryFileLimit: optionalInteger('staticMemoryFileLimit', settings.staticMemoryFileLimit, 256 * 1024),
+    memoryBudget: optionalInteger('staticMemoryBudget', settings.staticMemoryBudget, 64 * 1024 * 1024),
+    aliasMaxAge: optionalInteger('staticRootAliasMaxAge', settings.staticRootAliasMaxAge, 3600),
+    warmup: optionalBoolean('staticWarmup', settings.staticWarmup, hashCache),
+    precompressed: optionalBoolean('staticPrecompressed', settings.staticPrecompressed, true),
+    compressDir: compressDirOf(settings.staticCompressDir),
+    compressDiskBudget: optionalInteger('staticCompressDiskBudget', settings.staticCompressDiskBudget, 256 * 1024 * 1024)
+  }
+}
+
+function compressDirOf (value: unknown): string | undefined {
+  if (value === false) return undefined
+  if (value === undefined) return defaultCompressDir()
+  if (typeof value !== 'string' || value === '') throw invalid('staticCompressDir', value, 'a directory path, or false')
+  return resolve(value)
+}
