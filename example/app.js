@@ -43,6 +43,8 @@ export function settingsFromEnv (env = process.env) {
     ...cookieKeys(env, production),
     loginUrl: '/login',
     xsrfCookies: true,
+    // docs/xsrf.md: over https the _xsrf cookie should be Secure too ('auto': when the request came over https).
+    xsrfCookieOptions: { secure: 'auto' },
     getCurrentUser: (request) => request.getSignedCookie('user'),
     // Behind nginx on the same host the defaults (loopback, private ranges) fit;
     // a fleet or a Kubernetes ingress names its balancers: TRUSTED_PROXIES=10.0.0.5,10.244.0.0/16

@@ -127,13 +127,15 @@ export function nginxConfig (o: NginxConfigOptions): string {
     lines.push(
       '',
       '    # Versioned static URLs (staticUrl() adds ?v=<content hash>) never change:',
-      '    # browsers and CDNs may keep them for ever. Unversioned ones revalidate.',
+      '    # browsers and CDNs may keep them for ever. Unversioned ones revalidate:',
+      '    # without no-cache a browser would keep them for a tenth of their age',
+      '    # (heuristic freshness from Last-Modified) without asking.',
       '    map $arg_v $fdk_static_expires {',
       '        "" off;',
       '        default max;',
       '    }',
       '    map $arg_v $fdk_static_cache_control {',
-      '        "" "";',
+      '        "" "public, no-cache";',
       '        default "public, immutable";',
       '    }'
     )
