@@ -22,6 +22,7 @@ interface CommandEntry {
 // One line per subcommand; each module is imported only when used.
 export const COMMANDS: Record<string, CommandEntry> = {
   nginx: { summary: 'print an nginx configuration for the app processes', load: async () => (await import('./nginx.js')).run },
+  haproxy: { summary: 'print an HAProxy configuration for the app processes', load: async () => (await import('./haproxy.js')).run },
   supervisord: { summary: 'print a supervisord configuration (one port per process)', load: async () => (await import('./supervisord.js')).run },
   systemd: { summary: 'print a systemd template unit (app@PORT.service)', load: async () => (await import('./systemd.js')).run },
   start: { summary: 'run an app module (default export buildApp) in worker processes', load: async () => (await import('./start.js')).run }

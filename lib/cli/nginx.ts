@@ -2,8 +2,8 @@
 // of the app processes (the seed guide's FriendFeed file, fixed; see
 // lib/cli/config/nginx.ts for what changed and why).
 import type { CliIo } from './main.js'
-import { nginxConfig } from './config/nginx.js'
-import { optional, required, runGenerator, type Generator } from './generate.js'
+import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
+import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
 import * as check from './config/validate.js'
 
 export const USAGE = `Usage: deploy-kit nginx --upstream HOST:PORT[-LAST][,...] [options]
@@ -54,35 +54,40 @@ export const generator: Generator = {
     'worker-connections': { type: 'string' }
   },
   build (values, generatedBy) {
-    const staticRoot = values['static-root'] === undefined ? undefined : check.absolutePath('--static-root', values['static-root'] as string)
-    if (staticRoot === undefined && values.aliases !== undefined) {
-      throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
-    }
-    const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
-    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
-      throw check.invalidOption(values['tls-cert'] === undefined ? '--tls-key' : '--tls-cert', values['tls-cert'] ?? values['tls-key'], 'to be used together with --tls-key / --tls-cert')
-    }
-    return nginxConfig({
-      upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
-      listen: check.listen('--listen', optional(values, 'listen', values['tls-cert'] === undefined ? '80' : '443')),
-      tls: values['tls-cert'] === undefined
-        ? undefined
-        : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
-      serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
-      maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
-      staticRoot,
-      staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
-      aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),
-      maxFails: check.positiveInteger('--max-fails', optional(values, 'max-fails', '1'), 1000),
-      failTimeout: check.duration('--fail-timeout', optional(values, 'fail-timeout', '10s')),
-      keepalive: check.positiveInteger('--keepalive', optional(values, 'keepalive', '32'), 100000),
-      health: values.health === undefined ? undefined : check.urlPath('--health', values.health as string),
-      prefix: values.prefix === undefined ? undefined : check.absolutePath('--prefix', values.prefix as string),
-      user: values.user === undefined ? undefined : check.name('--user', values.user as string),
-      mimeTypes: check.absolutePath('--mime-types', optional(values, 'mime-types', '/etc/nginx/mime.types')),
-      workerConnections: check.positiveInteger('--worker-connections', optional(values, 'worker-connections', '1024'), 1000000),
-      generatedBy
-    })
+    return nginxConfig(balancerOptions(values, generatedBy))
+  }
+}
+
+/** The checked options of `deploy-kit nginx`; `deploy-kit haproxy` reads the same ones. */
+export function balancerOptions (values: Values, generatedBy: string): NginxConfigOptions {
+  const staticRoot = values['static-root'] === undefined ? undefined : check.absolutePath('--static-root', values['static-root'] as string)
+  if (staticRoot === undefined && values.aliases !== undefined) {
+    throw check.invalidOption('--aliases', values.aliases, 'to be used together with --static-root')
+  }
+  const aliases = optional(values, 'aliases', 'robots.txt,favicon.ico')
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw check.invalidOption(values['tls-cert'] === undefined ? '--tls-key' : '--tls-cert', values['tls-cert'] ?? values['tls-key'], 'to be used together with --tls-key / --tls-cert')
+  }
+  return {
+    upstreams: check.upstreams('--upstream', required(values, 'upstream', 'HOST:PORT[-LAST][,...]')),
+    listen: check.listen('--listen', optional(values, 'listen', values['tls-cert'] === undefined ? '80' : '443')),
+    tls: values['tls-cert'] === undefined
+      ? undefined
+      : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
+    serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
+    maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
+    staticRoot,
+    staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
+    aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),
+    maxFails: check.positiveInteger('--max-fails', optional(values, 'max-fails', '1'), 1000),
+    failTimeout: check.duration('--fail-timeout', optional(values, 'fail-timeout', '10s')),
+    keepalive: check.positiveInteger('--keepalive', optional(values, 'keepalive', '32'), 100000),
+    health: values.health === undefined ? undefined : check.urlPath('--health', values.health as string),
+    prefix: values.prefix === undefined ? undefined : check.absolutePath('--prefix', values.prefix as string),
+    user: values.user === undefined ? undefined : check.name('--user', values.user as string),
+    mimeTypes: check.absolutePath('--mime-types', optional(values, 'mime-types', '/etc/nginx/mime.types')),
+    workerConnections: check.positiveInteger('--worker-connections', optional(values, 'worker-connections', '1024'), 1000000),
+    generatedBy
   }
 }
 

@@ -11,6 +11,7 @@ import type { Test } from 'tap'
 export const NGINX = '/usr/sbin/nginx'
 export const SUPERVISORD = '/usr/bin/supervisord'
 export const PYTHON = '/usr/bin/python3'
+export const HAPROXY = '/usr/sbin/haproxy'
 
 /** True when the tool exists; otherwise fails (CI) or skips loudly. */
 export function need (t: Test, path: string, what: string): boolean {

@@ -1,0 +1,62 @@
+// deploy-kit haproxy: prints the HAProxy configuration for the app
+// processes, from the options of `deploy-kit nginx` (declared and checked
+// once, in lib/cli/nginx.ts); see lib/cli/config/haproxy.ts for the file.
+import type { CliIo } from './main.js'
+import { haproxyConfig } from './config/haproxy.js'
+import { runGenerator, type Generator } from './generate.js'
+import { balancerOptions, generator as nginx } from './nginx.js'
+import { invalidOption } from './config/validate.js'
+
+/** nginx options with no HAProxy meaning: refused rather than silently ignored. */
+const NGINX_ONLY: Record<string, string> = {
+  'server-name': 'to be left out (HAProxy\'s one frontend answers every Host, as nginx\'s only server block does)',
+  keepalive: 'to be left out (HAProxy opens one connection to the app per request)',
+  prefix: 'to be left out (HAProxy keeps no temporary files; run it with -db to stay in the foreground)',
+  'mime-types': 'to be left out (HAProxy serves no files)'
+}
+
+export const USAGE = `Usage: deploy-kit haproxy --upstream HOST:PORT[-LAST][,...] [options]
+
+Prints an HAProxy configuration for the app processes behind it. The options
+are those of \`deploy-kit nginx\` (see its --help), except
+--${Object.keys(NGINX_ONLY).join(', --')}.
+
+  --upstream LIST        app processes, e.g. 127.0.0.1:8000-8003,10.0.0.2:8000-8003 (required)
+  --listen PORT|ADDR:PORT  where HAProxy listens (default 80, 443 with --tls-cert)
+  --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
+  --tls-key FILE         the private key: the certificate file itself, or FILE.key beside it
+  --max-body SIZE        largest Content-Length accepted (default 50M)
+  --static-root DIR      the app's static directory (the app serves it; noted in the file)
+  --static-prefix PATH   URL prefix of static files (default /static/)
+  --aliases FILES        static files also served at the root (needs --static-root)
+  --max-fails N          failed health checks before an app process is out (default 1)
+  --fail-timeout TIME    how often an app process that is out is checked (default 10s)
+  --health PATH          health-check path on the app (default: a TCP check)
+  --user NAME            user and group HAProxy runs as (when it starts as root)
+  --worker-connections N maxconn (default 1024)
+  --send-proxy v1|v2     send a PROXY protocol header on every connection to the app
+                         (the app needs xheaders.proxyProtocol)
+  --output, -o FILE      write the file instead of printing it
+`
+
+export const generator: Generator = {
+  command: 'haproxy',
+  usage: USAGE,
+  options: { ...nginx.options, 'send-proxy': { type: 'string' } },
+  build (values, generatedBy) {
+    for (const [option, why] of Object.entries(NGINX_ONLY)) {
+      if (values[option] !== undefined) throw invalidOption(`--${option}`, values[option], why)
+    }
+    const sendProxy = values['send-proxy']
+    if (sendProxy !== undefined && sendProxy !== 'v1' && sendProxy !== 'v2') throw invalidOption('--send-proxy', sendProxy, 'v1 or v2')
+    const options = balancerOptions(values, generatedBy)
+    if (options.tls !== undefined && options.tls.key !== options.tls.cert && options.tls.key !== `${options.tls.cert}.key`) {
+      throw invalidOption('--tls-key', options.tls.key, `the certificate file itself or ${options.tls.cert}.key (where HAProxy looks for the key)`)
+    }
+    return haproxyConfig({ ...options, sendProxy })
+  }
+}
+
+export async function run (args: string[], io: CliIo): Promise<number> {
+  return await runGenerator(generator, args, io)
+}
