@@ -140,6 +140,20 @@ function cookieToken (request: XsrfRequest): RawXsrfToken | null {
   return request[kCookie]
 }
 
+/**
+ * Whether the request has a current user, for the logged-in cookie lifetime.
+ * Reading it runs a sync getCurrentUser, as Tornado's lazy current_user does;
+ * an async one not loaded yet counts as anonymous (a session cookie), as in
+ * Tornado when prepare() has not set current_user.
+ */
+function signedIn (request: XsrfRequest): boolean {
+  try {
+    return Boolean(request.currentUser)
+  } catch {
+    return false
+  }
+}
+
 /** A form field as a string: plain, or @fastify/multipart's `{ value }` (attachFieldsToBody: true); files are ignored. */
 function fieldText (field: unknown): string | undefined {
   if (typeof field === 'string') return field
@@ -203,7 +217,7 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
     // into the shared settings dict, so every later anonymous cookie got it too.
     const secure = settings.cookie.secure === 'auto' ? request.protocol === 'https' : settings.cookie.secure
     const cookie: SetCookie = { ...settings.cookie, name: XSRF_COOKIE_NAME, value: token, secure }
-    const expiresDays = settings.expiresDays ?? (cookie.maxAge === undefined && request.currentUser ? LOGGED_IN_EXPIRES_DAYS : undefined)
+    const expiresDays = settings.expiresDays ?? (cookie.maxAge === undefined && signedIn(request) ? LOGGED_IN_EXPIRES_DAYS : undefined)
     if (expiresDays !== undefined) cookie.expires = new Date(now + expiresDays * DAY_MS)
     // Tornado never percent-encodes the value and never decodes it: `|` must
     // stay `|` on the wire (the cookie package's default encoder writes %7C).
