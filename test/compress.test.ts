@@ -53,4 +53,11 @@ t.test('options that act on small bodies, and a route\'s own compress options, k
   t.teardown(() => routed.close())
   t.equal((await routed.inject({ url: '/own', headers: GZIP })).headers['content-encoding'], 'gzip')
   t.equal((await routed.inject({ url: '/off', headers: GZIP })).headers['content-encoding'], undefined)
+
+  const unset = Fastify()
+  await unset.register(compress, { compressResponse: { threshold: undefined } })
+  unset.get('/:n', (request, reply) => reply.type('text/plain').send('z'.repeat(Number((request.params as { n: string }).n))))
+  t.teardown(() => unset.close())
+  t.equal((await unset.inject({ url: '/1010', headers: GZIP })).headers['content-encoding'], undefined, 'an unset threshold is @fastify/compress\'s 1024')
+  t.equal((await unset.inject({ url: '/1100', headers: GZIP })).headers['content-encoding'], 'gzip')
 })

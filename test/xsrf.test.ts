@@ -185,6 +185,17 @@ t.test('the check runs only on routes that take an unsafe method, before any pre
   t.same(effects, [], 'no preHandler (Tornado\'s prepare()) runs for a forged request')
   t.equal((await app.inject(withToken('POST', 'urlencoded', token, cookie))).statusCode, 200)
   t.same(effects, ['POST'])
+  const own = Fastify()
+  t.teardown(() => own.close())
+  await own.register(xsrf)
+  own.post('/own-hook', { preValidation: async () => { effects.push('own preValidation') } }, async () => ({ ok: true }))
+  own.post('/own-hooks', { preValidation: [async () => { effects.push('first') }, async () => { effects.push('second') }] }, async () => ({ ok: true }))
+  effects.length = 0
+  t.equal((await own.inject({ method: 'POST', url: '/own-hooks' })).statusCode, 403)
+  t.same(effects, ['first', 'second'], 'also after a list of them')
+  effects.length = 0
+  t.equal((await own.inject({ method: 'POST', url: '/own-hook' })).statusCode, 403)
+  t.same(effects, ['own preValidation'], 'a route\'s own preValidation runs first, the check after it')
   const routes = app.printRoutes({ commonPrefix: false, includeHooks: true })
   t.match(routes, /\/submit \(POST, PUT, PATCH, DELETE, GET, HEAD, OPTIONS\)\n[^\n]*\(preValidation\) \["check\(\)"\]/, 'the route taking POST has the check')
   t.notMatch(routes, /\/token \(GET\)\n[^\n]*preValidation/, 'a GET route has none')
