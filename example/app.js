@@ -2,6 +2,7 @@
 // builds; example/main.js decides how to run it (one process or many).
 import Fastify from 'fastify'
 import fastifyView from '@fastify/view'
+import fastifyCookie from '@fastify/cookie'
 import ejs from 'ejs'
 import deployKit from 'fastify-deploy-kit'
 
@@ -62,6 +63,8 @@ export function safeNext (next) {
 export default async function buildApp (options = {}) {
   const app = Fastify({ logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' } })
   await app.register(fastifyView, { engine: { ejs }, root: here + 'templates', layout: 'layout.ejs' })
+  // reply.clearCookie for sign-out: the kit signs its cookies itself and leaves the app's own to @fastify/cookie.
+  await app.register(fastifyCookie)
   await app.register(deployKit, { ...settingsFromEnv(options.env), ...options.settings })
 
   // In memory and per process, to keep the example small; a real app uses a database.

@@ -6,6 +6,9 @@
 // request that never asks pays nothing, not even the signed-cookie check.
 // The `fastify.authenticated` preHandler sends an anonymous GET/HEAD to
 // `loginUrl` with `next`, and answers any other method with 403.
+// Fail closed: `authenticated` exists whenever this plugin (or the umbrella)
+// is registered, so a route can never end up public because a decorator was
+// missing; without `getCurrentUser` everyone is anonymous.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { invalid, optionalString } from './settings.js'
@@ -73,8 +76,28 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 }
 
+/** Why `loginUrl` without `getCurrentUser` is almost surely a mistake: every login ends where it started. */
+export const LOGIN_LOOP_WARNING = 'Setting "loginUrl" is set without "getCurrentUser": every request is anonymous, so every ' +
+  'app.authenticated route redirects to the login page, even after a login (a login loop). Pass getCurrentUser: (request) => user.'
+
 const auth: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
   const { loginUrl, getCurrentUser } = normalizeAuthOptions(options)
+
+  // A getter, so a route that uses `authenticated` without `loginUrl` fails
+  // when it is declared, at startup, instead of answering 500 per request or,
+  // worse, being served to everyone because `preHandler: undefined` is no hook.
+  fastify.decorate('authenticated', {
+    getter () {
+      if (loginUrl === undefined) throw new FDK_AUTH_LOGIN_URL_MISSING()
+      return authenticated
+    }
+  })
+  // Nothing else to do: no route can use `authenticated`, and nobody asked for currentUser.
+  if (loginUrl === undefined && getCurrentUser === undefined) return
+  if (getCurrentUser === undefined) {
+    // A Node.js warning, not fastify.log: Fastify's logger is off by default.
+    process.emitWarning(LOGIN_LOOP_WARNING, { code: 'FDK_AUTH_NO_CURRENT_USER' })
+  }
 
   /** The user, or the Pending of an async getCurrentUser; calls getCurrentUser at most once per request. */
   function start (request: AuthRequest): unknown {
@@ -114,15 +137,6 @@ const auth: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
     const location = loginRedirectLocation(loginUrl!, { uri: request.url, protocol: request.protocol, host: request.host })
     return reply.redirect(location, 302)
   }
-
-  // A getter, so a route that uses `authenticated` without `loginUrl` fails
-  // when it is declared, at startup, instead of answering 500 per request.
-  fastify.decorate('authenticated', {
-    getter () {
-      if (loginUrl === undefined) throw new FDK_AUTH_LOGIN_URL_MISSING()
-      return authenticated
-    }
-  })
 }
 
 export default fp(auth, { fastify: '5.x', name: 'fastify-deploy-kit/auth' })

@@ -13,10 +13,12 @@ import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import type { BuildApp, LaunchableApp } from './cluster/server.js'
 import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
 import { runPrimary, type WorkerInfo } from './cluster/primary.js'
+import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './cluster/client-limits.js'
+import { WATCH_KEYS, normalizeWatchOptions, type NormalizedWatchOptions, type WatchOptions } from './cluster/watch-options.js'
 
 export type { BuildApp, LaunchableApp, Logger, WorkerInfo }
 
-export interface ClusterOptions {
+export interface ClusterOptions extends WatchOptions {
   /** Port to listen on; in 'ports' mode the first of `processes` ports. Default 8888. */
   port?: number
   /** Address to listen on. Default Fastify's (localhost). */
@@ -33,9 +35,17 @@ export interface ClusterOptions {
   minOpenFiles?: number
   /** Logger for the primary (pino-compatible); workers log with their app's logger. Default pino. */
   logger?: Logger
+  /** nginx client_header_timeout: a request head must arrive within this (408 otherwise); 0 = off. Default 60000. */
+  clientHeaderTimeoutMs?: number
+  /** nginx client_body_timeout: the longest pause while a body arrives (408 otherwise); 0 = off. Default 60000. */
+  clientBodyTimeoutMs?: number
+  /** Tornado idle_connection_timeout: idle keep-alive connections close after this. Default 620000. */
+  idleConnectionTimeoutMs?: number
+  /** Tornado max_body_size: a larger Content-Length gets 413 before the app sees it. Default 1048576. */
+  maxBodySize?: number
 }
 
-export interface NormalizedClusterOptions {
+export interface NormalizedClusterOptions extends NormalizedWatchOptions {
   port: number
   host: string | undefined
   processes: number
@@ -44,6 +54,7 @@ export interface NormalizedClusterOptions {
   shutdownTimeoutMs: number
   minOpenFiles: number
   logger: Logger | undefined
+  clientLimits: ClientLimits
 }
 
 /** What launch() resolves to. In a worker it describes that worker. */
@@ -58,7 +69,8 @@ export interface LaunchHandle {
   close: () => Promise<void>
 }
 
-const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger']
+const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',
+  'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]
 
 function bad (name: string, value: unknown, expected: string): Error {
   return new FDK_CLUSTER_OPTION_INVALID(name, describeValue(value), expected)
@@ -100,7 +112,15 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
     minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
-    logger
+    logger,
+    clientLimits: {
+      clientHeaderTimeoutMs: integer('clientHeaderTimeoutMs', options.clientHeaderTimeoutMs, CLIENT_LIMIT_DEFAULTS.clientHeaderTimeoutMs, 0),
+      clientBodyTimeoutMs: integer('clientBodyTimeoutMs', options.clientBodyTimeoutMs, CLIENT_LIMIT_DEFAULTS.clientBodyTimeoutMs, 0),
+      // Node's keep-alive timer is a 32-bit setTimeout.
+      idleConnectionTimeoutMs: integer('idleConnectionTimeoutMs', options.idleConnectionTimeoutMs, CLIENT_LIMIT_DEFAULTS.idleConnectionTimeoutMs, 1, 2 ** 31 - 2000),
+      maxBodySize: integer('maxBodySize', options.maxBodySize, CLIENT_LIMIT_DEFAULTS.maxBodySize, 1)
+    },
+    ...normalizeWatchOptions(options, port, host, bad)
   }
 }
 

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './settings.js'
 import { COMPRESSIBLE_TYPES } from './static/mime.js'
+import { FDK_COMPRESS_ALREADY_REGISTERED } from './errors.js'
 
 export interface CompressOptions {
   /** Compress dynamic responses (gzip, deflate, br); `true` or @fastify/compress options. Default off. */
@@ -52,6 +53,9 @@ function skipSmallBodies (onSend: OnSend, threshold: number): OnSend {
 const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) => {
   const compressOptions = normalizeCompressOptions(options)
   if (compressOptions === false) return
+  // Two @fastify/compress would compress every response twice; Fastify only
+  // says "decorator 'compress' has already been added" (and crashes, uncaught).
+  if (fastify.hasReplyDecorator('compress')) throw new FDK_COMPRESS_ALREADY_REGISTERED('before')
   const settings = { global: true, ...compressOptions }
   // Before @fastify/compress's onRoute hook: a route that only takes bodyless
   // methods (GET, HEAD, TRACE: Fastify never reads their body) gets no request
@@ -73,6 +77,21 @@ const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) =
     // A route with its own compress options has its own threshold: left as it is.
     if (!wrap || known === undefined || route.compress !== undefined || route.onSend === undefined) return
     route.onSend = asList(route.onSend).map((hook) => known.has(hook) ? hook : skipSmallBodies(hook, threshold))
+  })
+  // An app registering @fastify/compress after the kit: its first act is
+  // decorateReply('compress'), which would throw inside its plugin and crash
+  // the process. Noted here instead, and refused before start-up completes.
+  const decorateReply = fastify.decorateReply
+  let registeredAfter = false
+  fastify.decorateReply = function (this: typeof fastify, name: string, ...rest: unknown[]) {
+    if (name === 'compress') {
+      registeredAfter = true
+      return this
+    }
+    return (decorateReply as (...args: unknown[]) => typeof fastify).call(this, name, ...rest)
+  } as typeof fastify.decorateReply
+  fastify.addHook('onReady', async () => {
+    if (registeredAfter) throw new FDK_COMPRESS_ALREADY_REGISTERED('after')
   })
 }
 

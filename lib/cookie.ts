@@ -5,12 +5,19 @@
 // percent-encoding, so Tornado reads what we write and we read what it
 // writes. Safer defaults than Tornado: HttpOnly, SameSite=Lax, Secure on
 // https, and weak or placeholder secrets refuse to start outside debug mode.
+// No @fastify/cookie: Python's quoting is for the kit's own cookies only, so
+// the signed cookie is read from the raw Cookie header and written as a
+// Set-Cookie line of its own; the app's other cookies stay exactly what its
+// own @fastify/cookie (registered before or after the kit, or not at all)
+// makes of them.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import fastifyCookie, { type CookieSerializeOptions, type FastifyCookieOptions } from '@fastify/cookie'
+import type { CookieSerializeOptions } from '@fastify/cookie'
+import { stringifySetCookie, type SetCookie } from 'cookie'
+import { readCookie } from './xsrf/token.js'
 import { createSignedValue, decodeSignedValue, type CookieSecret } from './cookie/signed-value.js'
-import { encodeCookieValue, unquoteCookieValue } from './cookie/python-cookie.js'
-import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_WEAK } from './errors.js'
+import { encodeCookieValue } from './cookie/python-cookie.js'
+import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_UNSET, FDK_COOKIE_SECRET_WEAK } from './errors.js'
 import { describeValue, invalid, optionalBoolean } from './settings.js'
 
 export * from './cookie/signed-value.js'
@@ -79,6 +86,13 @@ export function normalizeCookieOptions (options: CookieOptions): NormalizedCooki
   const { cookieSecret, keyVersion } = options
   const problems: Array<[string, string | undefined]> = []
   let secret: CookieSecret | undefined
+  // `cookieSecret: process.env.COOKIE_SECRET` with the variable unset: refuse
+  // now, not as a 500 on every request that signs (debug mode may go on).
+  if (Object.hasOwn(options, 'cookieSecret') && cookieSecret === undefined && !debug) throw new FDK_COOKIE_SECRET_UNSET('')
+  if (cookieSecret !== null && typeof cookieSecret === 'object' && !debug) {
+    const unset = Object.entries(cookieSecret).find(([, key]) => key === undefined)
+    if (unset !== undefined) throw new FDK_COOKIE_SECRET_UNSET(` (key version ${unset[0]})`)
+  }
   if (typeof cookieSecret === 'string' && cookieSecret !== '') {
     if (keyVersion !== undefined) throw invalid('keyVersion', keyVersion, 'nothing: keyVersion only picks a key when cookieSecret is an object of key versions')
     secret = cookieSecret
@@ -112,22 +126,19 @@ function checkCookieName (name: unknown): asserts name is string {
   }
 }
 
+/** Per reply: the Set-Cookie line written for each signed cookie (name, domain, path). */
+const kLines = Symbol('fastify-deploy-kit.signedCookieLines')
+
 const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
   const { secret, keyVersion, warnings } = normalizeCookieOptions(options)
   for (const warning of warnings) fastify.log.warn({ code: 'FDK_COOKIE_SECRET_WEAK' }, `INSECURE, debug only: ${warning}`)
-
-  if (!fastify.hasRequestDecorator('cookies')) {
-    // Python's unquoting for every incoming value (no percent-decoding) and
-    // Python's quoting for every outgoing one, as Tornado parses and writes.
-    const parseOptions = { decode: unquoteCookieValue, encode: encodeCookieValue }
-    await fastify.register(fastifyCookie, { parseOptions } as FastifyCookieOptions)
-  }
 
   function requireSecret (api: string): CookieSecret {
     if (secret === undefined) throw new FDK_COOKIE_SECRET_MISSING(api)
     return secret
   }
 
+  fastify.decorateReply(kLines, null)
   fastify.decorateReply('setSignedCookie', function (this: FastifyReply, name: string, value: string | Uint8Array, options: SetSignedCookieOptions = {}) {
     const key = requireSecret('reply.setSignedCookie()')
     checkCookieName(name)
@@ -138,28 +149,42 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
     // One clock reading for both, so Expires is exactly the signature time plus expiresDays.
     const nowMs = Date.now()
     const signed = createSignedValue(key, name, value, { version, keyVersion, clock: () => nowMs / 1000 })
-    return this.setCookie(name, signed, {
+    const { secure, ...attributes } = cookieOptions
+    const cookie: SetCookie = {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.request.protocol === 'https',
       ...(expiresDays === null ? {} : { expires: new Date(nowMs + expiresDays * 86400_000) }),
-      ...cookieOptions,
-      // Tornado must read the value as written, and it is signed by us only.
-      encode: encodeCookieValue,
-      signed: false
-    })
+      ...attributes,
+      secure: secure === undefined || secure === 'auto' ? this.request.protocol === 'https' : secure,
+      name,
+      value: signed
+    }
+    // Tornado must read the value as written: Python's quoting, never percent-encoding.
+    const line = stringifySetCookie(cookie, { encode: encodeCookieValue })
+    // Signing the same cookie again in one response replaces the first line, as
+    // @fastify/cookie and Tornado do; other Set-Cookie lines are left alone.
+    const reply = this as FastifyReply & { [kLines]: Map<string, string> | null }
+    const lines = reply[kLines] ??= new Map()
+    const slot = `${name};${String(cookie.domain)};${String(cookie.path)}`
+    const previous = lines.get(slot)
+    if (previous !== undefined) {
+      // Set by the first call; Fastify keeps several Set-Cookie lines as an array.
+      const current = [this.getHeader('set-cookie')].flat().map(String)
+      this.removeHeader('set-cookie')
+      for (const other of current.filter((existing) => existing !== previous)) this.header('set-cookie', other)
+    }
+    lines.set(slot, line)
+    // Fastify appends to the Set-Cookie lines already there; an app's own
+    // @fastify/cookie appends its cookies to these when it sends.
+    return this.header('set-cookie', line)
   })
 
   fastify.decorateRequest('getSignedCookie', function (this: FastifyRequest, name: string, options: GetSignedCookieOptions = {}) {
     const key = requireSecret('request.getSignedCookie()')
-    // An app's own @fastify/cookie (registered before us) may parse lazily and
-    // leave Python's quotes on; a signed value never starts with `"`, so
-    // unquoting again is harmless.
-    const header = this.headers.cookie
-    const cookies = this.cookies ?? (header === undefined ? {} : fastify.parseCookie(header))
-    const raw = cookies[name]
-    const value = raw === undefined ? undefined : unquoteCookieValue(raw)
+    // Python's parsing (unquoted, never percent-decoded), whatever the app's
+    // own @fastify/cookie decodes, so a cookie Tornado wrote verifies here.
+    const value = readCookie(this.headers.cookie, name)
     return decodeSignedValue(key, name, value, { maxAgeDays: options.maxAgeDays, minVersion: options.minVersion })
   })
 }

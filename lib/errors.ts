@@ -41,6 +41,11 @@ export const FDK_COOKIE_SECRET_WEAK = createError(
   'Setting "cookieSecret"%s is %s; generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` (or set debug: true while developing)',
   500
 )
+export const FDK_COOKIE_SECRET_UNSET = createError(
+  'FDK_COOKIE_SECRET_UNSET',
+  'Setting "cookieSecret"%s is written but has no value (undefined: an unset environment variable?); generate one with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"` and set it (or set debug: true while developing)',
+  500
+)
 export const FDK_COOKIE_NAME_INVALID = createError(
   'FDK_COOKIE_NAME_INVALID',
   'Cookie name %s cannot be signed: %s',
@@ -85,6 +90,14 @@ export const FDK_XSRF_MULTIPART_INVALID = createError(
   'FDK_XSRF_MULTIPART_INVALID',
   'Invalid multipart/form-data body',
   400
+)
+
+// COMPRESS: compressResponse (lib/compress.ts).
+export const FDK_COMPRESS_ALREADY_REGISTERED = createError(
+  'FDK_COMPRESS_ALREADY_REGISTERED',
+  'Setting "compressResponse" registers @fastify/compress, and the app registers it too (%s the kit): every response would be compressed twice. ' +
+    'Remove compressResponse from the kit\'s settings to keep your own @fastify/compress, or remove your registration',
+  500
 )
 
 // AUTH: loginUrl and fastify.authenticated.
@@ -132,8 +145,28 @@ export const FDK_CLUSTER_BUILD_APP_INVALID = createError(
   500,
   TypeError
 )
+export const FDK_CLUSTER_WORKER_BOOT_FAILED = createError(
+  'FDK_CLUSTER_WORKER_BOOT_FAILED',
+  'Worker %s failed to start (exited with %s before it ever listened), on the first start: stopping the launcher instead of restarting a release that cannot boot',
+  500
+)
 export const FDK_CLUSTER_TOO_MANY_RESTARTS = createError(
   'FDK_CLUSTER_TOO_MANY_RESTARTS',
   'Too many worker restarts (%s within %s), giving up; the last worker exit was %s',
+  500
+)
+export const FDK_CLUSTER_BODY_TOO_LARGE = createError(
+  'FDK_CLUSTER_BODY_TOO_LARGE',
+  'Request body of %s bytes is over maxBodySize (%s bytes)',
+  413
+)
+export const FDK_CLUSTER_BODY_TIMEOUT = createError(
+  'FDK_CLUSTER_BODY_TIMEOUT',
+  'Request body paused for more than clientBodyTimeoutMs (%s ms)',
+  408
+)
+export const FDK_CLUSTER_CONTROL_SOCKET = createError(
+  'FDK_CLUSTER_CONTROL_SOCKET',
+  'Cannot listen on the control socket %s: %s',
   500
 )

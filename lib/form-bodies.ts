@@ -1,22 +1,29 @@
 // Form parsing for the XSRF check. Tornado parses urlencoded and multipart
 // bodies itself, so a form's `_xsrf` field just works; Fastify parses neither.
-// Parsers are added only for content types the app has no parser for, so an
-// app that registered its own (before the kit) keeps it.
+// The parsers are fallbacks registered under regular expressions: Fastify
+// tries a parser registered for the exact type (the app's own
+// @fastify/formbody or @fastify/multipart, whether registered before or after
+// the kit) first, and a second registration under the same string would be
+// Fastify's "already present" crash.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { errorCodes } from 'fastify'
 import type { IncomingMessage } from 'node:http'
-import fastifyFormbody from '@fastify/formbody'
+import { parse as parseQuerystring } from 'fast-querystring'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import { FDK_XSRF_MULTIPART_INVALID } from './errors.js'
 
 /** @fastify/multipart's default part count: enough for any form, bounded for hostile ones. */
 const MAX_PARTS = 1000
+// Fastify matches these against the normalised `type/subtype; k="v"` string.
+const URLENCODED = /^application\/x-www-form-urlencoded(?:;|$)/i
+const MULTIPART = /^multipart\/form-data(?:;|$)/i
 
 export async function registerFormParsers (fastify: FastifyInstance): Promise<void> {
-  if (!fastify.hasContentTypeParser('application/x-www-form-urlencoded')) await fastify.register(fastifyFormbody)
+  // fast-querystring, as @fastify/formbody parses (its default parser).
+  fastify.addContentTypeParser(URLENCODED, { parseAs: 'string' }, (_request, body, done) => done(null, parseQuerystring(body as string)))
   // A content-type parser (not @fastify/multipart, whose hooks run on every
   // request): it costs nothing unless a multipart body arrives.
-  if (!fastify.hasContentTypeParser('multipart/form-data')) fastify.addContentTypeParser('multipart/form-data', parseMultipart)
+  fastify.addContentTypeParser(MULTIPART, parseMultipart)
 }
 
 type Done = (error: Error | null, body?: unknown) => void

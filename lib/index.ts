@@ -63,10 +63,16 @@ const PARTS: Part[] = [
   },
   {
     // Wanted as soon as the key is written, even if its value (an unset
-    // environment variable) is missing: then the API names cookieSecret.
+    // environment variable) is missing: then start-up (outside debug) or the
+    // API (in debug) names cookieSecret.
     names: COOKIE_SETTING_NAMES,
     wanted: (s) => Object.hasOwn(s, 'cookieSecret') || s.keyVersion !== undefined,
-    register: (fastify, s) => fastify.register(fastifyDeployCookie, { ...pick(s, COOKIE_SETTING_NAMES), debug: s.debug })
+    register: (fastify, s) => fastify.register(fastifyDeployCookie, {
+      ...pick(s, COOKIE_SETTING_NAMES),
+      // The written key is kept even when undefined: outside debug that refuses to start.
+      ...(Object.hasOwn(s, 'cookieSecret') ? { cookieSecret: s.cookieSecret } : {}),
+      debug: s.debug
+    })
   },
   {
     // Before auth: a request that fails the XSRF check never runs getCurrentUser.
@@ -75,8 +81,10 @@ const PARTS: Part[] = [
     register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
   },
   {
+    // Always: `app.authenticated` must exist whenever the kit is registered,
+    // or `preHandler: app.authenticated` silently leaves a route public.
     names: AUTH_SETTING_NAMES,
-    wanted: (s) => s.loginUrl !== undefined || s.getCurrentUser !== undefined,
+    wanted: () => true,
     register: (fastify, s) => fastify.register(fastifyDeployAuth, pick(s, AUTH_SETTING_NAMES))
   }
 ]

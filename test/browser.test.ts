@@ -7,8 +7,8 @@
 // as valid https, so it caches as it would for a real site (it caches nothing
 // from a site with a certificate error) and keeps Secure cookies.
 //
-// Requests are counted in nginx's access log: nginx serves /static/ itself
-// (--static-root), so a request for a stylesheet never reaches the app.
+// Requests are counted in nginx's access log: nginx keeps the app's static
+// answers (--static-root), so a cached stylesheet never reaches the app.
 //
 // Screenshots of the pages are taken on every run; `npm run screenshots`
 // (FDK_SCREENSHOTS=docs/screenshots) writes them into docs/ for the README.

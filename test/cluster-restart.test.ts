@@ -1,4 +1,5 @@
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
 import { get, isAlive, launchFixture } from './fixtures/cluster/spawn.js'
 
 t.test('a worker killed with SIGKILL comes back in the same slot while the other keeps serving', async (t) => {
@@ -28,8 +29,14 @@ t.test('a worker killed with SIGKILL comes back in the same slot while the other
   t.same(await launched.exited, { code: 0, signal: null })
 })
 
-t.test('a crash loop backs off, then the primary gives up, exits non-zero and leaves no worker behind', async (t) => {
-  const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1', maxRestarts: 3 }, { FDK_TEST_APP: 'crash' })
+t.test('a crash loop after a successful start backs off, then the primary gives up, exits non-zero and leaves no worker behind', async (t) => {
+  // Started fine, then broken (the file makes buildApp throw) and both workers killed:
+  // every restart fails to build, and that is a crash loop, not a first start.
+  const dir = t.testdir({})
+  const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1', maxRestarts: 3 }, { FDK_TEST_CRASH_FILE: dir + '/broken' })
+  const listening = await launched.waitFor((line) => line.msg === 'worker listening', 2)
+  writeFileSync(dir + '/broken', '')
+  for (const line of listening) process.kill(line.pid, 'SIGKILL')
   const exit = await launched.exited
   t.equal(exit.code, 1, 'the primary exits with status 1')
   const delays = launched.lines.filter((line) => /restarting in/.test(line.msg)).map((line) => line.delayMs as number)
@@ -44,5 +51,23 @@ t.test('a crash loop backs off, then the primary gives up, exits non-zero and le
   const started = launched.lines.filter((line) => line.msg === 'worker started').map((line) => line.pid)
   // Two first starts and up to three restarts (one may still be waiting out its backoff at the give-up).
   t.ok(started.length >= 4 && started.length <= 5, `two first starts and the restarts (${started.length} starts)`)
+  t.same(started.filter(isAlive), [], 'no worker outlives the primary')
+  t.notOk(launched.lines.some((line) => line.code === 'FDK_CLUSTER_WORKER_BOOT_FAILED'), 'not taken for a release that cannot start')
+  t.match(launched.lines.filter((line) => /restarting in/.test(line.msg)).at(-1)?.err, { message: 'broken deploy' }, 'each restart says why the worker failed')
+})
+
+t.test('a release whose buildApp throws on the first start stops the launcher at once: error printed once, exit 3, no restart', async (t) => {
+  const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1' }, { FDK_TEST_APP: 'crash' })
+  const exit = await launched.exited
+  t.same(exit, { code: 3, signal: null }, 'a non-zero exit systemd and supervisord see')
+  const output = launched.output()
+  t.equal(output.split('\n').filter((line) => line.includes('buildApp failed on purpose')).length, 1, `the error is printed once (one line):\n${output}`)
+  const halt = launched.lines.filter((line) => line.code === 'FDK_CLUSTER_WORKER_BOOT_FAILED')
+  t.equal(halt.length, 1)
+  t.match(halt[0]!.msg, /^Worker \d failed to start \(exited with status 1 before it ever listened\), on the first start: stopping the launcher/)
+  t.match(halt[0]!.err, { message: 'buildApp failed on purpose', stack: /buildApp/ }, 'with the worker\'s own error')
+  t.notOk(launched.lines.some((line) => /restarting in/.test(line.msg)), 'no restart')
+  const started = launched.lines.filter((line) => line.msg === 'worker started').map((line) => line.pid)
+  t.equal(started.length, 2, 'the two first starts only')
   t.same(started.filter(isAlive), [], 'no worker outlives the primary')
 })

@@ -29,6 +29,21 @@ t.test('a worker that listened for stableMs resets its slot\'s backoff; one that
   t.same(supervisor.exited(0, 100_000, crash), { action: 'restart', delayMs: 200 }, 'a slow start-up crash is still a crash loop')
 })
 
+t.test('a worker failing before it ever listened, before every slot listened once, halts; afterwards it backs off', async (t) => {
+  const first = new Supervisor(2, { ...policy, maxRestarts: 100 })
+  t.same(first.exited(1, 1, crash), { action: 'halt' }, 'the first start of a release that cannot boot')
+  const partly = new Supervisor(2, { ...policy, maxRestarts: 100 })
+  partly.ready(0, 0)
+  t.same(partly.exited(1, 1, { code: null, signal: 'SIGSEGV' }), { action: 'halt' }, 'one slot up is not a started launch')
+  t.same(partly.exited(0, 2, crash), { action: 'restart', delayMs: 100 }, 'a worker that had listened is a crash')
+  t.same(partly.exited(0, 3, { code: 0, signal: null }), { action: 'done' }, 'status 0 is never a boot failure')
+  const started = new Supervisor(2, { ...policy, maxRestarts: 100 })
+  started.ready(0, 0)
+  started.ready(1, 0)
+  started.exited(1, 1, crash)
+  t.same(started.exited(1, 2, crash), { action: 'restart', delayMs: 200 }, 'a restart that fails to build after the start backs off')
+})
+
 t.test('slots back off independently', async (t) => {
   const supervisor = new Supervisor(2, { ...policy, maxRestarts: 100 })
   supervisor.ready(0, 0)

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyCookie from '@fastify/cookie'
+import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie'
 import fastifyDeployCookie, {
   createSignedValue, decodeSignedValue, quoteCookieValue, type CookieOptions, type SetSignedCookieOptions
 } from '../lib/cookie.js'
@@ -228,41 +228,43 @@ t.test('an expiresDays that is not a number of days or null is refused', async (
   t.match(response.json().message, /"expiresDays"/)
 })
 
-t.test('clearCookie still expires a signed cookie', async (t) => {
-  const app = await build(t)
-  app.get('/logout', async (_request, reply) => reply.clearCookie('user').send('bye'))
-  const setCookie = setCookieOf(await app.inject('/logout'))
-  t.match(setCookie, /^user=(""|); /)
-  t.match(setCookie, /Max-Age=0/)
-  t.match(setCookie, /Expires=Thu, 01 Jan 1970 00:00:00 GMT/)
-})
-
-t.test('plain cookies use Python quoting both ways: Tornado reads what we write and we read it back unchanged', async (t) => {
-  const app = await build(t)
-  app.get<{ Querystring: { value: string } }>('/plain', async (request, reply) => reply.setCookie('plain', request.query.value).send('ok'))
-  app.get('/echo', async (request) => ({ value: request.cookies.plain ?? null }))
-  for (const [value, written] of [['a|b', 'a|b'], ['a b', '"a\\040b"'], ['a;b', '"a\\073b"'], ['é', '"\\351"'], ['100%', '100%']]) {
-    const pair = pairOf(setCookieOf(await app.inject(`/plain?value=${encodeURIComponent(value!)}`)))
-    t.equal(pair, `plain=${written}`)
-    t.same((await app.inject({ url: '/echo', headers: { cookie: pair } })).json(), { value })
+t.test('clearCookie (from the app\'s own @fastify/cookie, before or after the kit) still expires a signed cookie', async (t) => {
+  for (const order of ['before', 'after']) {
+    const app = Fastify()
+    if (order === 'before') await app.register(fastifyCookie)
+    await build(t, { cookieSecret: SECRET }, {}, app)
+    if (order === 'after') await app.register(fastifyCookie)
+    app.get('/logout', async (_request, reply) => reply.clearCookie('user').send('bye'))
+    const setCookie = setCookieOf(await app.inject('/logout'))
+    t.match(setCookie, /^user=(""|); /, order)
+    t.match(setCookie, /Max-Age=0/)
+    t.match(setCookie, /Expires=Thu, 01 Jan 1970 00:00:00 GMT/)
   }
 })
 
-t.test('an incoming cookie is not percent-decoded, as in Tornado', async (t) => {
-  const app = await build(t)
-  app.get('/echo', async (request) => ({ value: request.cookies.plain ?? null }))
-  t.same((await app.inject({ url: '/echo', headers: { cookie: 'plain=a%7Cb' } })).json(), { value: 'a%7Cb' })
+t.test('signed cookies are read the Python way: unquoted, never percent-decoded, whatever the app\'s decoder', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyCookie, { parseOptions: { decode: (value: string) => value.toUpperCase() } } as FastifyCookieOptions)
+  await build(t, { cookieSecret: SECRET }, {}, app)
+  const signed = createSignedValue(SECRET, 'user', 'alice')
+  t.same((await app.inject({ url: '/get', headers: { cookie: `user="${signed}"` } })).json(), { value: 'alice' }, 'quoted, as Tornado writes it')
+  const escaped = signed.replace(/=/g, '%3D')
+  t.same((await app.inject({ url: '/get', headers: { cookie: `user=${escaped}` } })).json(), { value: signed.includes('=') ? null : 'alice' }, 'no percent-decoding')
+  t.same((await app.inject({ url: '/get', headers: { cookie: `user=x; user=${signed}` } })).json(), { value: 'alice' }, 'the last of two, as Tornado')
 })
 
-t.test('a plain cookie value above U+00FF is refused with a coded error instead of a generic one', async (t) => {
+t.test('signing the same cookie twice in one response sends only the second, and leaves other Set-Cookie lines', async (t) => {
   const app = await build(t)
-  app.get('/snowman', async (_request, reply) => reply.setCookie('plain', '☃'.repeat(50)).send('ok'))
-  app.get('/short', async (_request, reply) => reply.setCookie('plain', '☃').send('ok'))
-  const response = await app.inject('/snowman')
-  t.equal(response.statusCode, 500)
-  t.equal(response.json().code, 'FDK_COOKIE_VALUE_INVALID')
-  t.match(response.json().message, /\.\.\."/, 'a long value is shortened in the message')
-  t.match((await app.inject('/short')).json().message, /"☃" cannot be written/)
+  app.get('/twice', async (_request, reply) => {
+    reply.header('set-cookie', 'other=1')
+    reply.setSignedCookie('user', 'first').setSignedCookie('user', 'second').setSignedCookie('user', 'elsewhere', { path: '/admin' })
+    return 'ok'
+  })
+  const lines = [(await app.inject('/twice')).headers['set-cookie']].flat() as string[]
+  t.equal(lines.length, 3)
+  t.equal(lines[0], 'other=1')
+  const values = lines.slice(1).map((line) => decodeSignedValue(SECRET, 'user', pairOf(line).slice('user='.length).replace(/^"|"$/g, '')))
+  t.same(values, ['second', 'elsewhere'])
 })
 
 t.test('an app that registered @fastify/cookie itself keeps it, and signed cookies still interoperate', async (t) => {
@@ -282,13 +284,15 @@ t.test('@fastify/cookie\'s cookie@2 (which declares node >= 22) parses and seria
   const cookiePackage = JSON.parse(readFileSync(new URL('../node_modules/cookie/package.json', import.meta.url), 'utf8'))
   t.match(cookiePackage.version, /^2\./)
   t.match(process.versions.node, /^20\./, 'the supported runtime')
-  const app = await build(t)
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  await build(t, { cookieSecret: SECRET }, {}, app)
   app.get('/both', async (request, reply) => {
     reply.setCookie('a', 'x', { maxAge: 10, domain: 'example.com', path: '/p', secure: true, httpOnly: true, sameSite: 'none', partitioned: true, priority: 'high' })
     return { a: request.cookies.a ?? null, b: request.cookies.b ?? null }
   })
   const response = await app.inject({ url: '/both', headers: { cookie: ' a = 1 ; b="q\\"q"' } })
-  t.same(response.json(), { a: '1', b: 'q"q' })
+  t.same(response.json(), { a: '1', b: '"q\\"q"' }, 'plain @fastify/cookie: no Python unquoting of the app\'s own cookies')
   t.equal(setCookieOf(response), 'a=x; Max-Age=10; Domain=example.com; Path=/p; HttpOnly; Secure; Partitioned; Priority=High; SameSite=None')
 })
 
@@ -304,12 +308,31 @@ t.test('the umbrella registers signed cookies when cookieSecret is set, passing 
   t.match(setCookieOf(response), /^user="2\|1:0\|/)
 })
 
-t.test('the umbrella with cookieSecret written but unset (a missing environment variable) names cookieSecret on use', async (t) => {
+t.test('the umbrella in debug mode with cookieSecret written but unset (a missing environment variable) names cookieSecret on use', async (t) => {
   const app = Fastify()
-  await app.register(deployKit, { cookieSecret: process.env.FDK_TEST_SURELY_UNSET_SECRET })
+  await app.register(deployKit, { cookieSecret: process.env.FDK_TEST_SURELY_UNSET_SECRET, debug: true })
   app.get('/', async (request) => request.getSignedCookie('user'))
   const response = await app.inject('/')
   t.equal(response.json().code, 'FDK_COOKIE_SECRET_MISSING')
+})
+
+t.test('outside debug, a cookieSecret key whose value is missing refuses to start, naming cookieSecret and how to generate one', async (t) => {
+  const unset = process.env.FDK_TEST_SURELY_UNSET_SECRET
+  const cases: Array<[string, (app: FastifyInstance) => unknown, RegExp]> = [
+    ['the umbrella', (app) => app.register(deployKit, { cookieSecret: unset }), /^Setting "cookieSecret" is written but has no value/],
+    ['the umbrella, debug: false', (app) => app.register(deployKit, { cookieSecret: unset, debug: false, xsrfCookies: true }), /^Setting "cookieSecret" is written/],
+    ['the cookie plugin', (app) => app.register(fastifyDeployCookie, { cookieSecret: unset }), /^Setting "cookieSecret" is written/],
+    ['one key version', (app) => app.register(deployKit, { cookieSecret: { 1: SECRET, 2: unset! }, keyVersion: 2 }), /^Setting "cookieSecret" \(key version 2\) is written/]
+  ]
+  for (const [name, register, message] of cases) {
+    const app = Fastify()
+    register(app)
+    const error = await app.ready().then(() => null, (error: Error & { code?: string }) => error)
+    t.equal(error?.code, 'FDK_COOKIE_SECRET_UNSET', name)
+    t.match(error?.message, message, name)
+    t.match(error?.message, /randomBytes\(32\)/, `${name}: says how to generate one`)
+    await app.close()
+  }
 })
 
 t.test('the umbrella without cookie settings adds no signed-cookie API', async (t) => {

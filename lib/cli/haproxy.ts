@@ -4,7 +4,7 @@
 import type { CliIo } from './main.js'
 import { haproxyConfig } from './config/haproxy.js'
 import { runGenerator, type Generator } from './generate.js'
-import { balancerOptions, generator as nginx } from './nginx.js'
+import { DEFAULT_MAX_BODY, balancerOptions, generator as nginx } from './nginx.js'
 import { invalidOption } from './config/validate.js'
 
 /** nginx options with no HAProxy meaning: refused rather than silently ignored. */
@@ -25,7 +25,7 @@ are those of \`deploy-kit nginx\` (see its --help), except
   --listen PORT|ADDR:PORT  where HAProxy listens (default 80, 443 with --tls-cert)
   --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
   --tls-key FILE         the private key: the certificate file itself, or FILE.key beside it
-  --max-body SIZE        largest Content-Length accepted (default 50M)
+  --max-body SIZE        largest Content-Length accepted: the app's maxBodySize (default ${DEFAULT_MAX_BODY})
   --static-root DIR      the app's static directory (the app serves it; noted in the file)
   --static-prefix PATH   URL prefix of static files (default /static/)
   --aliases FILES        static files also served at the root (needs --static-root)

@@ -5,6 +5,10 @@ import type { CliIo } from './main.js'
 import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
 import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
 import * as check from './config/validate.js'
+import { CLIENT_LIMIT_DEFAULTS } from '../cluster/client-limits.js'
+
+/** client_max_body_size unless --max-body says otherwise: launch()'s maxBodySize default, so the two agree. */
+export const DEFAULT_MAX_BODY = check.nginxSize(CLIENT_LIMIT_DEFAULTS.maxBodySize)
 
 export const USAGE = `Usage: deploy-kit nginx --upstream HOST:PORT[-LAST][,...] [options]
 
@@ -15,7 +19,8 @@ Prints an nginx configuration for the app processes behind it.
   --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
   --tls-key FILE         terminate TLS: private key (absolute path)
   --server-name NAMES    server_name, comma-separated
-  --max-body SIZE        client_max_body_size (default 50M)
+  --max-body SIZE        client_max_body_size: the app's maxBodySize, also
+                         \`deploy-kit start --max-body\` (default ${DEFAULT_MAX_BODY})
   --static-root DIR      absolute path of the static directory, served by nginx
   --static-prefix PATH   URL prefix of static files (default /static/)
   --aliases FILES        static files also served at the root
@@ -75,7 +80,7 @@ export function balancerOptions (values: Values, generatedBy: string): NginxConf
       ? undefined
       : { cert: check.absolutePath('--tls-cert', values['tls-cert'] as string), key: check.absolutePath('--tls-key', values['tls-key'] as string) },
     serverNames: values['server-name'] === undefined ? [] : check.serverNames('--server-name', values['server-name'] as string),
-    maxBody: check.size('--max-body', optional(values, 'max-body', '50M')),
+    maxBody: check.size('--max-body', optional(values, 'max-body', DEFAULT_MAX_BODY)),
     staticRoot,
     staticPrefix: check.urlPrefix('--static-prefix', optional(values, 'static-prefix', '/static/')),
     aliases: aliases === '' ? [] : aliases.split(',').map((file) => check.rootFile('--aliases', file.trim())),

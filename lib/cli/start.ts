@@ -5,6 +5,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { CliIo } from './main.js'
 import { launch, type ClusterOptions } from '../cluster.js'
+import { size, sizeBytes } from './config/validate.js'
 
 export const USAGE = `Usage: deploy-kit start <app module> [options]
 
@@ -15,6 +16,8 @@ Options:
   --port P        port, or the first port in ports mode (default 8888)
   --host H        address to listen on (default localhost)
   --mode M        shared (all workers on one port) or ports (worker i on P + i)
+  --max-body SIZE maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);
+                  give deploy-kit nginx the same --max-body
   --help, -h      show this help
 `
 
@@ -34,6 +37,7 @@ export function parseStartArgs (args: string[]): { module: string, options: Clus
       port: { type: 'string' },
       host: { type: 'string' },
       mode: { type: 'string' },
+      'max-body': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -49,6 +53,7 @@ export function parseStartArgs (args: string[]): { module: string, options: Clus
   if (port !== undefined) options.port = port
   if (values.host !== undefined) options.host = values.host
   if (values.mode !== undefined) options.mode = values.mode
+  if (values['max-body'] !== undefined) options.maxBodySize = sizeBytes(size('--max-body', values['max-body']))
   return { module: positionals[0]!, options }
 }
 

@@ -5,10 +5,12 @@
 // handle held here, so during a reload the old and the new worker of a slot
 // are both on the port and the handover has no gap at all.
 import cluster, { type Worker } from 'node:cluster'
-import { FDK_CLUSTER_TOO_MANY_RESTARTS } from '../errors.js'
+import { FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
 import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
 import { defaultLogger, handleSignals, warnOpenFiles } from './worker.js'
+import { PrimaryWatch } from './primary-watch.js'
+import type { ReloadOutcome, WorkerRecord } from './watch.js'
 
 /** One entry of handle.workers(). */
 export interface WorkerInfo {
@@ -25,7 +27,15 @@ interface Tracked {
   state: WorkerInfo['state']
   /** Resolves true once listening, false if it exited first. */
   ready: Promise<boolean>
+  /** Why buildApp or listen failed, as the worker reported it (it does not print it itself). */
+  bootError?: unknown
+  /** Heartbeats and exits, for status and the stuck-worker check. */
+  watch: WorkerRecord
+  notReady?: string
 }
+
+/** The primary's exit status when the first start fails: gunicorn's WORKER_BOOT_ERROR. */
+export const EXIT_BOOT_FAILED = 3
 
 /** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
 const KILL_MARGIN_MS = 2_000
@@ -49,6 +59,17 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   let stopping: Promise<void> | undefined
   let allDown: (() => void) | undefined
   let reloading: Promise<void> = Promise.resolve()
+  let reloadRunning = false
+  let lastReload: ReloadOutcome | null = null
+  const watch = await PrimaryWatch.start(settings, log, {
+    live: () => live,
+    reload: () => reload(),
+    replace: (slot, cause) => queue(`replacing worker ${slot} (${cause})`, async () => await replaceSlot(slot)),
+    shutdown: () => shutdown(),
+    reloading: () => reloadRunning,
+    lastReload: () => lastReload,
+    metrics: () => null
+  }, policy.windowMs)
   const last = slotPort(settings.mode, settings.port, slots - 1)
   process.title = `deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`
   log.info({ processes: slots, mode: settings.mode, port: settings.port }, `Starting ${slots} processes`)
@@ -57,18 +78,22 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     const port = slotPort(settings.mode, settings.port, slot)
     const worker = cluster.fork({ FDK_CLUSTER_TASK_ID: String(slot), FDK_CLUSTER_PORT: String(port) })
     let settle!: (ok: boolean) => void
-    const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }) }
+    const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }), watch: watch.record(slot, worker.process.pid!, port) }
     live.add(entry)
     log.info({ taskId: slot, pid: worker.process.pid, port }, 'worker started')
     worker.on('message', (message: { fdk?: string, port?: number }) => {
+      if (typeof message?.fdk === 'string' && watch.message(entry, message)) return
       if (message?.fdk === 'ready') {
         entry.state = 'ready'
         entry.port = message.port!
+        watch.ready(entry, entry.port)
         supervisor.ready(slot, Date.now())
         log.info({ taskId: slot, pid: worker.process.pid, port: entry.port }, 'worker listening')
         settle(true)
       } else if (message?.fdk === 'reload') {
         reload()
+      } else if (message?.fdk === 'boot-error') {
+        entry.bootError = (message as { error?: unknown }).error
       }
     })
     worker.once('exit', (code: number | null, signal: string | null) => {
@@ -80,14 +105,16 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
 
   function onExit (entry: Tracked, exit: { code: number | null, signal: string | null }): void {
     live.delete(entry)
-    const fields = { taskId: entry.slot, pid: entry.worker.process.pid, code: exit.code, signal: exit.signal }
+    const cause = watch.exited(entry, exit, stopping !== undefined)
+    const fields = { taskId: entry.slot, pid: entry.worker.process.pid, code: exit.code, signal: exit.signal, cause }
     if (entry.state === 'draining' || stopping !== undefined) {
       log.info(fields, 'worker stopped')
       if (live.size === 0) allDown?.()
       return
     }
+    const failure = entry.bootError === undefined ? {} : { err: entry.bootError }
     if (current[entry.slot] !== entry) {
-      log.warn(fields, `replacement for worker ${entry.slot} exited with ${describeExit(exit)} before listening`)
+      log.warn({ ...fields, ...failure }, `replacement for worker ${entry.slot} exited with ${describeExit(exit)} before listening`)
       return
     }
     current[entry.slot] = undefined
@@ -99,16 +126,25 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         process.exit(0)
       }
     } else if (decision.action === 'restart') {
-      log.warn({ ...fields, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
+      log.warn({ ...fields, ...failure, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
       const timer = setTimeout(() => {
         timers.delete(timer)
         // A reload may have filled the slot meanwhile (shutdown clears the timers).
         if (current[entry.slot] === undefined) {
+          watch.restarted(entry.slot)
           current[entry.slot] = fork(entry.slot)
           log.info({ taskId: entry.slot, pid: current[entry.slot]!.worker.process.pid }, 'worker restarted')
         }
       }, decision.delayMs)
       timers.add(timer)
+    } else if (decision.action === 'halt') {
+      // Printed once, here: the other workers' failures arrive while stopping.
+      const error = new FDK_CLUSTER_WORKER_BOOT_FAILED(String(entry.slot), describeExit(exit))
+      log.error({ ...fields, ...failure, code: error.code }, error.message)
+      // Workers still building would ignore the stop message (they handle it
+      // once listening) until the kill deadline; SIGTERM ends them now.
+      for (const other of live) if (other.state === 'starting') other.worker.process.kill('SIGTERM')
+      shutdown().then(() => process.exit(EXIT_BOOT_FAILED))
     } else {
       const error = new FDK_CLUSTER_TOO_MANY_RESTARTS(String(decision.restarts), `${Math.round(supervisor.policy.windowMs / 60_000)} minutes`, `worker ${entry.slot} with ${describeExit(exit)}`)
       log.error({ code: error.code, restarts: decision.restarts }, error.message)
@@ -129,6 +165,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       allDown = resolve
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      watch.close()
       for (const entry of live) stopWorker(entry)
       if (live.size === 0) resolve()
     })
@@ -139,34 +176,58 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     for (const entry of live) entry.worker.process.kill('SIGKILL')
   }
 
-  function reload (): Promise<void> {
-    reloading = reloading.then(async () => {
-      log.info({}, 'reload started')
-      for (let slot = 0; slot < slots; slot++) {
-        const old = current[slot]
-        if (stopping !== undefined) return
-        if (old === undefined) continue
-        const fresh = fork(slot)
-        if (!await fresh.ready) {
-          log.error({ taskId: slot }, `reload stopped: the new worker ${slot} exited before listening; the old workers keep serving`)
-          return
-        }
-        current[slot] = fresh
-        log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
-        if (live.has(old)) stopWorker(old)
-      }
-      log.info({}, 'reload finished')
+  /** Runs `job` after any reload or replacement under way; resolves to its outcome. */
+  function queue (what: string, job: () => Promise<string | null>): Promise<ReloadOutcome> {
+    const run = reloading.then(async (): Promise<ReloadOutcome> => {
+      const startedAt = Date.now()
+      reloadRunning = true
+      log.info({}, `${what} started`)
+      const reason = stopping !== undefined ? 'the primary is stopping' : await job()
+      reloadRunning = false
+      const outcome: ReloadOutcome = reason === null ? { ok: true, startedAt, finishedAt: Date.now() } : { ok: false, reason, startedAt, finishedAt: Date.now() }
+      if (reason === null) log.info({}, `${what} finished`)
+      else log.error({ reason }, `${what} stopped: ${reason}`)
+      return outcome
     })
-    return reloading
+    reloading = run.then(() => {})
+    return run
+  }
+
+  /** Starts a new worker in `slot`, waits until it is ready, then drains the old one; null or why not. */
+  async function replaceSlot (slot: number): Promise<string | null> {
+    const old = current[slot]
+    if (stopping !== undefined) return 'the primary is stopping'
+    if (old === undefined) return null
+    const fresh = fork(slot)
+    if (!await fresh.ready) {
+      const why = fresh.notReady === undefined ? 'exited before listening' : `did not become ready: ${fresh.notReady}`
+      return `the new worker ${slot} ${why}; the old workers keep serving`
+    }
+    current[slot] = fresh
+    log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
+    if (live.has(old)) stopWorker(old)
+    return null
+  }
+
+  function reload (): Promise<ReloadOutcome> {
+    const outcome = queue('reload', async () => {
+      for (let slot = 0; slot < slots; slot++) {
+        const reason = await replaceSlot(slot)
+        if (reason !== null) return reason
+      }
+      return null
+    })
+    outcome.then((result) => { lastReload = result })
+    return outcome
   }
 
   for (let slot = 0; slot < slots; slot++) current[slot] = fork(slot)
-  const removeSignals = handleSignals(log, shutdown, force, reload)
+  const removeSignals = handleSignals(log, shutdown, force, async () => { await reload() })
   await Promise.all(current.map((entry) => entry!.ready))
   return {
     role: 'primary',
     workers: () => [...live].map((entry) => ({ taskId: entry.slot, pid: entry.worker.process.pid!, port: entry.port, state: entry.state })),
-    reload,
+    reload: async () => { await reload() },
     close: async () => {
       await shutdown()
       removeSignals()

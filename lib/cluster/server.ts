@@ -10,6 +10,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import { Server as NetServer, type Socket } from 'node:net'
 import { FDK_CLUSTER_BUILD_APP_INVALID } from '../errors.js'
 import { RateLimitedWarning, countOpenFiles, readOpenFileLimit } from './limits.js'
+import { applyClientLimits, CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './client-limits.js'
 
 /** What launch() needs from the app buildApp returns (a Fastify instance). */
 export interface LaunchableApp {
@@ -50,9 +51,11 @@ export class AppServer {
   private fdLimit: number | null = null
   private fdBaseline = 0
 
-  private constructor (app: LaunchableApp) {
+  private constructor (app: LaunchableApp, limits: ClientLimits) {
     this.app = app
     const server = app.server
+    // First, so the listeners below see every request, refused ones included.
+    applyClientLimits(server, limits, app.log)
     server.on('connection', (socket: Socket) => {
       this.sockets.set(socket, { active: 0, idleSince: Date.now(), responses: new Set() })
       socket.once('close', () => this.sockets.delete(socket))
@@ -92,11 +95,11 @@ export class AppServer {
   }
 
   /** Runs buildApp and waits for the app to be ready; nothing listens yet. */
-  static async build (buildApp: BuildApp): Promise<AppServer> {
+  static async build (buildApp: BuildApp, limits: ClientLimits = CLIENT_LIMIT_DEFAULTS): Promise<AppServer> {
     const app: unknown = await buildApp()
     if (!isLaunchable(app)) throw new FDK_CLUSTER_BUILD_APP_INVALID('returned something that is not a Fastify instance')
     await app.ready()
-    return new AppServer(app)
+    return new AppServer(app, limits)
   }
 
   /** Listens and returns the port actually bound (useful with port 0). */

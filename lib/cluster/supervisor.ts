@@ -38,6 +38,8 @@ export type ExitDecision =
   | { action: 'restart', delayMs: number }
   | { action: 'give-up', restarts: number }
   | { action: 'done' }
+  /** A worker failed before it ever listened, before the launch ever fully started: a release that cannot boot. */
+  | { action: 'halt' }
 
 /** "status 3", "signal SIGKILL": how Tornado words an exit in its log. */
 export function describeExit ({ code, signal }: WorkerExit): string {
@@ -53,28 +55,39 @@ export class Supervisor {
   readonly policy: RestartPolicy
   private readonly consecutive: number[]
   private readonly readyAt: Array<number | null>
+  private readonly everReady: boolean[]
   private restarts: number[] = []
+  /** Every slot has listened at least once: the launch started. */
+  private started = false
 
   constructor (slots: number, policy: RestartPolicy) {
     this.policy = policy
     this.consecutive = new Array<number>(slots).fill(0)
     this.readyAt = new Array<number | null>(slots).fill(null)
+    this.everReady = new Array<boolean>(slots).fill(false)
   }
 
   /** The worker of `slot` is listening since `now`. */
   ready (slot: number, now: number): void {
     this.readyAt[slot] = now
+    this.everReady[slot] = true
+    this.started ||= this.everReady.every(Boolean)
   }
 
   /**
    * The worker of `slot` exited on its own (not asked to stop). Exit 0 ends
    * the slot as in Tornado; anything else restarts after the slot's backoff,
-   * unless that restart would exceed the budget.
+   * unless that restart would exceed the budget. A worker that fails before
+   * it ever listened, while the launch has not started yet, halts it: the
+   * release cannot boot (a throwing buildApp, a missing secret), and
+   * restarting it only hides that from systemd/supervisord (gunicorn halts
+   * on a worker boot error the same way).
    */
   exited (slot: number, now: number, exit: WorkerExit): ExitDecision {
     const readyAt = this.readyAt[slot]!
     this.readyAt[slot] = null
     if (!isAbnormal(exit)) return { action: 'done' }
+    if (!this.started && readyAt === null) return { action: 'halt' }
     // A worker that never got to listen (a slow crash at start-up) resets nothing.
     if (readyAt !== null && now - readyAt >= this.policy.stableMs) this.consecutive[slot] = 0
     this.restarts = this.restarts.filter((at) => now - at < this.policy.windowMs)

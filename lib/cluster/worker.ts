@@ -7,6 +7,7 @@ import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { AppServer, type BuildApp } from './server.js'
 import { openFilesWarning, readOpenFileLimit } from './limits.js'
 import { workerTitle } from './supervisor.js'
+import { RequestTracker, Sampler, startHeartbeat } from './heartbeat.js'
 
 /** The pino methods launch() uses; any pino logger (e.g. `app.log`) fits. */
 export interface Logger {
@@ -81,12 +82,19 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   process.on('SIGINT', () => {})
   let server: AppServer
   let bound: number
+  let tracker: RequestTracker
   try {
-    server = await AppServer.build(buildApp)
+    server = await AppServer.build(buildApp, settings.clientLimits)
+    tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
-    (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
-    process.exit(1)
+    // The primary prints it, once, whatever the number of workers failing alike.
+    const err = error instanceof Error ? { type: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code } : { message: String(error) }
+    process.send!({ fdk: 'boot-error', error: err }, (sendError: Error | null) => {
+      if (sendError !== null) (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
+      process.exit(1)
+    })
+    return await new Promise<never>(() => {})
   }
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -106,6 +114,8 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   // The IPC channel closes when the primary dies, however it died: never an orphan.
   process.on('disconnect', () => { stop() })
   process.send!({ fdk: 'ready', port: bound })
+  // The primary's workerTimeoutMs watches these; a blocked loop sends none.
+  startHeartbeat(new Sampler(tracker), (beat) => { if (process.connected) process.send!(beat) })
   return {
     role: 'worker',
     workers: () => [{ taskId: slot, pid: process.pid, port: bound, state: stopping === undefined ? 'ready' : 'draining' }],
@@ -122,7 +132,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
   let current: AppServer
   let port: number
   try {
-    current = await AppServer.build(buildApp)
+    current = await AppServer.build(buildApp, settings.clientLimits)
     port = await current.listen(settings.port, settings.host)
   } catch (error) {
     delete slotHolder[TASK_ID] // this process did not become a worker after all
@@ -138,7 +148,7 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
       log.info({ taskId: 0 }, 'reload started')
       let next: AppServer
       try {
-        next = await AppServer.build(buildApp)
+        next = await AppServer.build(buildApp, settings.clientLimits)
       } catch (error) {
         log.error({ err: error }, 'reload failed: the new app did not build; the old one keeps serving')
         return

@@ -69,7 +69,7 @@ http {
         listen 127.0.0.1:8081;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -146,24 +146,27 @@ http {
         default $http_host;
     }
 
-    # Versioned static URLs (staticUrl() adds ?v=<content hash>) never change:
-    # browsers and CDNs may keep them for ever. Unversioned ones revalidate:
-    # without no-cache a browser would keep them for a tenth of their age
-    # (heuristic freshness from Last-Modified) without asking.
-    map $arg_v $fdk_static_expires {
+    # Static files of /srv/app/public: the app answers (its content ETag, far-future
+    # caching only when ?v= is the current hash, no dotfiles, no symlink escapes)
+    # and nginx keeps each answer as long as the app's Cache-Control allows.
+    proxy_cache_path <PREFIX>/fdk_static levels=1:2 keys_zone=fdk_static:10m max_size=1g inactive=7d use_temp_path=off;
+    # The URL exactly as the app sees it, ?v= included. No proxy_cache_valid: only
+    # what the app marks cacheable is kept, as long as it says (a year for the
+    # current hash; never a "no-cache" answer or a 404).
+    proxy_cache_key $request_uri;
+    proxy_cache_lock on;
+    # Unversioned URLs ("no-cache" in the app) bypass the cache entirely, so the
+    # browser's If-None-Match reaches the app and a 304 comes back.
+    map $arg_v $fdk_static_zone {
         "" off;
-        default max;
-    }
-    map $arg_v $fdk_static_cache_control {
-        "" "public, no-cache";
-        default "public, immutable";
+        default fdk_static;
     }
 
     server {
         listen 80;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -178,17 +181,21 @@ http {
         proxy_pass_header Server;
 
         location ^~ /assets/ {
-            alias /srv/app/public/;
-            expires $fdk_static_expires;
-            add_header Cache-Control $fdk_static_cache_control;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location = /robots.txt {
-            alias /srv/app/public/robots.txt;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location = /favicon.ico {
-            alias /srv/app/public/favicon.ico;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location / {
@@ -254,24 +261,27 @@ http {
         default $http_host;
     }
 
-    # Versioned static URLs (staticUrl() adds ?v=<content hash>) never change:
-    # browsers and CDNs may keep them for ever. Unversioned ones revalidate:
-    # without no-cache a browser would keep them for a tenth of their age
-    # (heuristic freshness from Last-Modified) without asking.
-    map $arg_v $fdk_static_expires {
+    # Static files of /srv/app/static: the app answers (its content ETag, far-future
+    # caching only when ?v= is the current hash, no dotfiles, no symlink escapes)
+    # and nginx keeps each answer as long as the app's Cache-Control allows.
+    proxy_cache_path <PREFIX>/fdk_static levels=1:2 keys_zone=fdk_static:10m max_size=1g inactive=7d use_temp_path=off;
+    # The URL exactly as the app sees it, ?v= included. No proxy_cache_valid: only
+    # what the app marks cacheable is kept, as long as it says (a year for the
+    # current hash; never a "no-cache" answer or a 404).
+    proxy_cache_key $request_uri;
+    proxy_cache_lock on;
+    # Unversioned URLs ("no-cache" in the app) bypass the cache entirely, so the
+    # browser's If-None-Match reaches the app and a 304 comes back.
+    map $arg_v $fdk_static_zone {
         "" off;
-        default max;
-    }
-    map $arg_v $fdk_static_cache_control {
-        "" "public, no-cache";
-        default "public, immutable";
+        default fdk_static;
     }
 
     server {
         listen 80;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).
@@ -286,9 +296,9 @@ http {
         proxy_pass_header Server;
 
         location ^~ /static/ {
-            alias /srv/app/static/;
-            expires $fdk_static_expires;
-            add_header Cache-Control $fdk_static_cache_control;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location / {
@@ -357,17 +367,20 @@ http {
         default $http_host;
     }
 
-    # Versioned static URLs (staticUrl() adds ?v=<content hash>) never change:
-    # browsers and CDNs may keep them for ever. Unversioned ones revalidate:
-    # without no-cache a browser would keep them for a tenth of their age
-    # (heuristic freshness from Last-Modified) without asking.
-    map $arg_v $fdk_static_expires {
+    # Static files of /srv/app/static: the app answers (its content ETag, far-future
+    # caching only when ?v= is the current hash, no dotfiles, no symlink escapes)
+    # and nginx keeps each answer as long as the app's Cache-Control allows.
+    proxy_cache_path <PREFIX>/fdk_static levels=1:2 keys_zone=fdk_static:10m max_size=1g inactive=7d use_temp_path=off;
+    # The URL exactly as the app sees it, ?v= included. No proxy_cache_valid: only
+    # what the app marks cacheable is kept, as long as it says (a year for the
+    # current hash; never a "no-cache" answer or a 404).
+    proxy_cache_key $request_uri;
+    proxy_cache_lock on;
+    # Unversioned URLs ("no-cache" in the app) bypass the cache entirely, so the
+    # browser's If-None-Match reaches the app and a 304 comes back.
+    map $arg_v $fdk_static_zone {
         "" off;
-        default max;
-    }
-    map $arg_v $fdk_static_cache_control {
-        "" "public, no-cache";
-        default "public, immutable";
+        default fdk_static;
     }
 
     server {
@@ -390,21 +403,27 @@ http {
         proxy_pass_header Server;
 
         location ^~ /static/ {
-            alias /srv/app/static/;
-            expires $fdk_static_expires;
-            add_header Cache-Control $fdk_static_cache_control;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location = /robots.txt {
-            alias /srv/app/static/robots.txt;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location = /favicon.ico {
-            alias /srv/app/static/favicon.ico;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         location = /apple-touch-icon.png {
-            alias /srv/app/static/apple-touch-icon.png;
+            proxy_pass http://frontends;
+            proxy_cache $fdk_static_zone;
+            add_header X-Cache-Status $upstream_cache_status;
         }
 
         # Health checks go to the app (readiness), without filling the access log.
@@ -484,7 +503,7 @@ http {
         ssl_protocols TLSv1.2 TLSv1.3;
 
         # Allow file uploads
-        client_max_body_size 50M;
+        client_max_body_size 1m;
 
         # Overwrite (never append) what a client may have sent: the app
         # trusts these headers from this proxy (xheaders, docs/proxy.md).

@@ -1,7 +1,7 @@
 // Real components for the proxy and CLI tests: nginx, supervisord and free
 // loopback ports. A missing tool skips loudly on a developer machine and fails
 // under CI (CI=true), where .ci/run installs it.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -24,6 +24,9 @@ export function need (t: Test, path: string, what: string): boolean {
 
 export function tempDir (t: Test, label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `fdk-${label}-`))
+  // nginx started as root runs its workers as nobody, who must reach a
+  // static cache (proxy_cache_path) under a --prefix made here.
+  chmodSync(dir, 0o755)
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }

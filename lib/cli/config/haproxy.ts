@@ -15,6 +15,7 @@
 // - versioned static URLs keep the app's far-future Cache-Control: HAProxy
 //   serves no files itself, it passes /static/ and the root aliases through.
 import type { NginxConfigOptions } from './nginx.js'
+import { sizeBytes } from './validate.js'
 
 /** What the HAProxy file needs, on top of the options shared with nginx. */
 export interface HaproxyConfigOptions extends Omit<NginxConfigOptions, 'serverNames' | 'keepalive' | 'prefix' | 'mimeTypes'> {
@@ -22,12 +23,8 @@ export interface HaproxyConfigOptions extends Omit<NginxConfigOptions, 'serverNa
   sendProxy?: 'v1' | 'v2'
 }
 
-/** nginx sizes (50M, 512k, 1048576) in bytes, for HAProxy's Content-Length comparison. */
-export function sizeInBytes (size: string): number {
-  const unit = size.slice(-1).toLowerCase()
-  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1
-  return Number(scale === 1 ? size : size.slice(0, -1)) * scale
-}
+/** nginx sizes (50M, 512k, 1048576) in bytes, for HAProxy's Content-Length comparison (one parser: validate.ts). */
+export const sizeInBytes = sizeBytes
 
 /** nginx times default to seconds, HAProxy's to milliseconds: always say the unit. */
 export function haproxyTime (duration: string): string {

@@ -5,8 +5,11 @@
 // - X-Real-IP, X-Scheme (and X-Forwarded-Proto), the client's Host;
 // - HTTP/1.1 keep-alive connections to the app processes;
 // - `proxy_next_upstream error` only (never timeouts: "queries of death");
-// - static files with far-future caching only for versioned URLs (?v=),
-//   root aliases as exact `location =` blocks instead of rewrites;
+// - static files (and root aliases, exact `location =` blocks) answered by
+//   the app and kept in nginx's proxy_cache, so every promise the app makes
+//   holds through nginx: no dotfiles, no symlink escapes, far-future caching
+//   only for the current content hash, the same content ETag on every host,
+//   one Cache-Control (nginx serving the files itself broke all five);
 // - gzip for the seed's types, gzip_min_length 1000;
 // - optional --prefix so pid, logs and temp files live in one writable
 //   directory (unprivileged runs, tests); `user` only when asked for.
@@ -21,9 +24,9 @@ export interface NginxConfigOptions {
   tls?: { cert: string, key: string }
   /** server_name values; none by default. */
   serverNames: string[]
-  /** client_max_body_size. Default '50M' (the seed's "Allow file uploads"). */
+  /** client_max_body_size: the app's maxBodySize (lib/cli/nginx.ts DEFAULT_MAX_BODY, 1m). */
   maxBody: string
-  /** Directory served under staticPrefix by nginx itself; none by default. */
+  /** The app's staticPath: its answers under staticPrefix are cached by nginx; none by default. */
   staticRoot?: string
   /** Default '/static/'. */
   staticPrefix: string
@@ -57,6 +60,15 @@ export interface NginxConfigOptions {
  * closes first, there is no race.
  */
 export const UPSTREAM_IDLE_TIMEOUT_S = 1
+
+const STATIC_CACHE_ZONE = 'fdk_static'
+
+/** A static location: the app's answer, from nginx's cache when the app allowed caching it. */
+const STATIC_CACHE = [
+  '            proxy_pass http://frontends;',
+  `            proxy_cache $${STATIC_CACHE_ZONE}_zone;`,
+  '            add_header X-Cache-Status $upstream_cache_status;'
+]
 
 const GZIP_TYPES = [
   'text/plain', 'text/css', 'text/xml', 'application/x-javascript', 'application/xml',
@@ -126,17 +138,20 @@ export function nginxConfig (o: NginxConfigOptions): string {
   if (o.staticRoot !== undefined) {
     lines.push(
       '',
-      '    # Versioned static URLs (staticUrl() adds ?v=<content hash>) never change:',
-      '    # browsers and CDNs may keep them for ever. Unversioned ones revalidate:',
-      '    # without no-cache a browser would keep them for a tenth of their age',
-      '    # (heuristic freshness from Last-Modified) without asking.',
-      '    map $arg_v $fdk_static_expires {',
+      `    # Static files of ${o.staticRoot}: the app answers (its content ETag, far-future`,
+      '    # caching only when ?v= is the current hash, no dotfiles, no symlink escapes)',
+      '    # and nginx keeps each answer as long as the app\'s Cache-Control allows.',
+      `    proxy_cache_path ${o.prefix ?? '/var/cache/nginx'}/${STATIC_CACHE_ZONE} levels=1:2 keys_zone=${STATIC_CACHE_ZONE}:10m max_size=1g inactive=7d use_temp_path=off;`,
+      '    # The URL exactly as the app sees it, ?v= included. No proxy_cache_valid: only',
+      '    # what the app marks cacheable is kept, as long as it says (a year for the',
+      '    # current hash; never a "no-cache" answer or a 404).',
+      '    proxy_cache_key $request_uri;',
+      '    proxy_cache_lock on;',
+      '    # Unversioned URLs ("no-cache" in the app) bypass the cache entirely, so the',
+      '    # browser\'s If-None-Match reaches the app and a 304 comes back.',
+      `    map $arg_v $${STATIC_CACHE_ZONE}_zone {`,
       '        "" off;',
-      '        default max;',
-      '    }',
-      '    map $arg_v $fdk_static_cache_control {',
-      '        "" "public, no-cache";',
-      '        default "public, immutable";',
+      `        default ${STATIC_CACHE_ZONE};`,
       '    }'
     )
   }
@@ -172,22 +187,8 @@ export function nginxConfig (o: NginxConfigOptions): string {
     '        proxy_pass_header Server;'
   )
   if (o.staticRoot !== undefined) {
-    lines.push(
-      '',
-      `        location ^~ ${o.staticPrefix} {`,
-      `            alias ${o.staticRoot}/;`,
-      '            expires $fdk_static_expires;',
-      '            add_header Cache-Control $fdk_static_cache_control;',
-      '        }'
-    )
-    for (const alias of o.aliases) {
-      lines.push(
-        '',
-        `        location = /${alias} {`,
-        `            alias ${o.staticRoot}/${alias};`,
-        '        }'
-      )
-    }
+    lines.push('', `        location ^~ ${o.staticPrefix} {`, ...STATIC_CACHE, '        }')
+    for (const alias of o.aliases) lines.push('', `        location = /${alias} {`, ...STATIC_CACHE, '        }')
   }
   if (o.health !== undefined) {
     lines.push(

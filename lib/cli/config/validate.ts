@@ -86,6 +86,21 @@ export function size (option: string, value: string): string {
   return value
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** The bytes an nginx size (already checked by size()) stands for: 50M is 52428800. */
+export function sizeBytes (value: string): number {
+  const [, digits, unit] = /^([0-9]+)([kKmMgG]?)$/.exec(value)!
+  return Number(digits) * SIZE_UNITS[unit!.toLowerCase()]!
+}
+
+/** Bytes as nginx writes a size: 1m, 512k, or the bytes. */
+export function nginxSize (bytes: number): string {
+  if (bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2}m`
+  if (bytes % 1024 === 0) return `${bytes / 1024}k`
+  return String(bytes)
+}
+
 /** An nginx time such as 10s. */
 export function duration (option: string, value: string): string {
   if (!/^[0-9]{1,9}(?:ms|s|m|h|d)?$/.test(value)) throw invalidOption(option, value, 'a time such as 10s, 500ms or 1m')

@@ -1,0 +1,179 @@
+// The primary's half of "watching the processes", kept out of primary.ts so
+// that file only calls in at fork, message and exit: heartbeats in, stuck
+// workers killed (workerTimeoutMs), oversized ones replaced gracefully
+// (maxMemoryBytes), the control socket answering status/reload/stop, and the
+// pidfile.
+import type { Worker } from 'node:cluster'
+import { unlinkSync, writeFileSync, readFileSync } from 'node:fs'
+import type { NormalizedClusterOptions } from '../cluster.js'
+import { defaultControlPath, listenControl, type ControlRequest, type ControlServer } from './control.js'
+import { HEARTBEAT_MS, type Beat } from './heartbeat.js'
+import { Watcher, describeSilence, type ExitCause, type ReloadOutcome, type WorkerRecord, type WorkerState, type StatusDocument } from './watch.js'
+import type { Logger } from './worker.js'
+
+export interface WatchedWorker {
+  worker: Worker
+  slot: number
+  port: number
+  state: WorkerState
+  watch: WorkerRecord
+  /** Why a new worker did not become ready (its readiness check's reason). */
+  notReady?: string
+}
+
+export interface PrimaryHooks {
+  live: () => Iterable<WatchedWorker>
+  reload: () => Promise<ReloadOutcome>
+  /** Replaces one slot's worker gracefully (start, wait ready, drain the old). */
+  replace: (slot: number, cause: ExitCause) => Promise<ReloadOutcome>
+  shutdown: () => Promise<void>
+  reloading: () => boolean
+  lastReload: () => ReloadOutcome | null
+  metrics: () => string | null
+}
+
+/* c8 ignore start -- runs only in a launched primary; test/cluster-watch*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+export class PrimaryWatch {
+  readonly watcher: Watcher
+  private control: ControlServer | null = null
+  private readonly check: NodeJS.Timeout
+  private readonly startedAt = Date.now()
+
+  private constructor (private readonly settings: NormalizedClusterOptions, private readonly log: Logger, private readonly hooks: PrimaryHooks, windowMs: number) {
+    this.watcher = new Watcher(settings.processes, windowMs)
+    // Twice per heartbeat, so a stuck worker is found within half a beat of its timeout.
+    this.check = setInterval(() => this.inspect(), HEARTBEAT_MS / 2)
+    this.check.unref()
+  }
+
+  static async start (settings: NormalizedClusterOptions, log: Logger, hooks: PrimaryHooks, windowMs: number): Promise<PrimaryWatch> {
+    const watch = new PrimaryWatch(settings, log, hooks, windowMs)
+    try {
+      if (settings.controlSocket !== false) {
+        watch.control = await listenControl(settings.controlSocket, (request) => watch.answer(request), (request) => {
+          // `deploy-kit stop` waits for this answer, so exit only once it is written.
+          if (request.command === 'stop') process.exit(0)
+        })
+        log.info({ controlSocket: settings.controlSocket }, 'control socket listening')
+      }
+    } catch (error) {
+      // A socket the user named must work; the default one is a convenience
+      // that must not keep a launch from starting (e.g. two launches on one
+      // port in separate network namespaces).
+      if (settings.controlSocket !== defaultControlPath(settings.port, settings.host)) {
+        clearInterval(watch.check)
+        throw error
+      }
+      log.warn({ err: error, controlSocket: settings.controlSocket }, `no control socket: ${(error as Error).message}; deploy-kit status/reload/stop cannot reach this launch (give it a controlSocket of its own)`)
+    }
+    if (settings.pidFile !== undefined) {
+      writeFileSync(settings.pidFile, `${process.pid}\n`)
+      const pidFile = settings.pidFile
+      process.on('exit', () => {
+        try {
+          if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile)
+        } catch {}
+      })
+    }
+    process.on('exit', () => {
+      if (watch.control !== null) {
+        try {
+          unlinkSync(watch.control.path)
+        } catch {}
+      }
+    })
+    return watch
+  }
+
+  record (slot: number, pid: number, port: number): WorkerRecord {
+    return this.watcher.started(slot, pid, port, Date.now())
+  }
+
+  /** Handles a worker's watch messages; false for messages that are not ours. */
+  message (entry: WatchedWorker, message: { fdk?: string, reason?: string }): boolean {
+    if (message.fdk === 'heartbeat') {
+      this.watcher.heartbeat(entry.watch, message as unknown as Beat, Date.now())
+      return true
+    }
+    if (message.fdk === 'not-ready') {
+      entry.notReady = message.reason
+      return true
+    }
+    return false
+  }
+
+  ready (entry: WatchedWorker, port: number): void {
+    this.watcher.ready(entry.watch, port, Date.now())
+  }
+
+  exited (entry: WatchedWorker, exit: { code: number | null, signal: string | null }, stopping: boolean): ExitCause {
+    return this.watcher.exited(entry.watch, exit, stopping ? 'stop' : entry.state === 'draining' ? 'reload' : null, Date.now())
+  }
+
+  restarted (slot: number): void {
+    this.watcher.restarted(slot, Date.now())
+  }
+
+  private entries (): Array<{ record: WorkerRecord, state: WorkerState, entry: WatchedWorker }> {
+    return [...this.hooks.live()].map((entry) => ({ record: entry.watch, state: entry.state, entry }))
+  }
+
+  private inspect (): void {
+    const now = Date.now()
+    const entries = this.entries()
+    for (const { record, silentMs } of this.watcher.silent(entries, this.settings.workerTimeoutMs, now)) {
+      const entry = entries.find((e) => e.record === record)!.entry
+      record.cause = 'timeout'
+      this.log.error({ taskId: record.slot, pid: record.pid, silentMs, workerTimeoutMs: this.settings.workerTimeoutMs, oldestInFlight: record.beat?.oldest ?? [] }, describeSilence(record, silentMs, this.settings.workerTimeoutMs))
+      // SIGKILL: a blocked event loop runs no signal handler, so SIGTERM would do nothing.
+      entry.worker.process.kill('SIGKILL')
+    }
+    for (const record of this.watcher.overMemory(entries, this.settings.maxMemoryBytes)) {
+      record.cause = 'memory'
+      this.log.warn({ taskId: record.slot, pid: record.pid, rssBytes: record.beat!.rssBytes, maxMemoryBytes: this.settings.maxMemoryBytes },
+        `worker ${record.slot} (pid ${record.pid}) uses ${record.beat!.rssBytes} bytes, over maxMemoryBytes ${this.settings.maxMemoryBytes}: replacing it (drained, not killed)`)
+      this.watcher.restarted(record.slot, Date.now())
+      this.hooks.replace(record.slot, 'memory').catch(() => {})
+    }
+  }
+
+  status (): StatusDocument {
+    return this.watcher.status(this.entries(), {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      mode: this.settings.mode,
+      port: this.settings.port,
+      processes: this.settings.processes,
+      reloading: this.hooks.reloading(),
+      lastReload: this.hooks.lastReload(),
+      controlSocket: this.settings.controlSocket,
+      metrics: this.hooks.metrics(),
+      maxRestarts: this.settings.maxRestarts
+    }, Date.now())
+  }
+
+  private async answer (request: ControlRequest): Promise<unknown> {
+    switch (request.command) {
+      case 'status':
+        return { ok: true, status: this.status() }
+      case 'reload': {
+        this.log.info({}, 'reload asked on the control socket')
+        const outcome = await this.hooks.reload()
+        return { ok: outcome.ok, reason: outcome.reason, outcome }
+      }
+      case 'stop':
+        this.log.info({}, 'stopping: asked on the control socket')
+        await this.hooks.shutdown()
+        return { ok: true }
+      default:
+        return { ok: false, error: `unknown command "${request.command}" (known: status, reload, stop)` }
+    }
+  }
+
+  close (): void {
+    clearInterval(this.check)
+    this.control?.close().catch(() => {})
+    this.control = null
+  }
+}
+/* c8 ignore stop */
