@@ -2,5 +2,5 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', 'node_modules/**', 'tap-snapshots/**']
+  ignores: ['dist/**', 'test/fixtures/vite/build/**', 'coverage/**', '.tap/**', 'node_modules/**', 'tap-snapshots/**']
 })

@@ -22,6 +22,16 @@ export const FDK_STATIC_PATH_MISSING = createError(
   'Setting "staticPath": %s does not exist or is not a directory (%s)',
   500
 )
+export const FDK_STATIC_MANIFEST_MISSING = createError(
+  'FDK_STATIC_MANIFEST_MISSING',
+  'Setting "%s": the manifest %s cannot be read (%s); build it with `deploy-kit assets DIR` or remove the setting',
+  500
+)
+export const FDK_STATIC_MANIFEST_INVALID = createError(
+  'FDK_STATIC_MANIFEST_INVALID',
+  'Setting "%s": %s is not a valid manifest: %s',
+  500
+)
 export const FDK_STATIC_FORBIDDEN = createError(
   'FDK_STATIC_FORBIDDEN',
   'Forbidden',

@@ -10,12 +10,13 @@ import fp from 'fastify-plugin'
 import { FDK_STATIC_FORBIDDEN } from './errors.js'
 import { addTemplateLocal } from './locals.js'
 import { normalizeStaticOptions, type StaticOptions } from './static/options.js'
+import { normalizeRequestPath } from './static/request-path.js'
 import {
-  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type RequestFacts
+  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type CachePolicy, type RequestFacts
 } from './static/response.js'
 import { BackgroundCompressor, signatureOf, type DiskVariant } from './static/precompressed.js'
 import { StaticStore, type StaticFile } from './static/store.js'
-import { createStaticUrl, type StaticUrlOptions } from './static/url.js'
+import { createStaticUrl, encodeStaticPath, type StaticUrlOptions } from './static/url.js'
 
 export type StaticUrl = (path: string, options?: StaticUrlOptions) => string
 
@@ -25,9 +26,17 @@ declare module 'fastify' {
     staticUrl: StaticUrl
   }
   interface FastifyReply {
-    /** Tornado's `static_url`: `/static/<path>?v=<content hash>`. */
+    /** Tornado's `static_url`: `/static/<path>?v=<content hash>`; `includeHost` uses this request's scheme and host. */
     staticUrl: StaticUrl
+    /** @fastify/static's `sendFile`: a file of `staticPath`, with the static route's checks and headers. */
+    sendFile (path: string): FastifyReply
   }
+}
+
+function cacheControlFor (policy: CachePolicy, aliasMaxAge: number): string {
+  if (policy === 'immutable') return IMMUTABLE_CACHE_CONTROL
+  if (policy === 'alias') return `public, max-age=${aliasMaxAge}`
+  return REVALIDATE_CACHE_CONTROL
 }
 
 function requestFacts (request: FastifyRequest): RequestFacts {
@@ -110,6 +119,12 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
     memoryFileLimit: settings.memoryFileLimit,
     memoryBudget: settings.memoryBudget,
     precompressed: settings.precompressed,
+    ...(settings.manifest === undefined ? {} : { manifest: settings.manifest }),
+    onManifestMismatch: (path, listed, actual) => {
+      fastify.log.warn({ path, listed, actual, staticManifest: settings.manifest?.path },
+        `static: "${path}" does not match staticManifest; serving it with its real hash (rebuild the manifest)`)
+      urls.forget()
+    },
     onCompressed: (path, encodings) => { fastify.log.debug({ path, encodings }, 'static file compressed in the background') },
     ...(settings.compressDir === undefined
       ? {}
@@ -122,54 +137,82 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
         })
   })
   fastify.addHook('onClose', async () => { await store.options.compressor?.stop() })
-  const staticUrl = createStaticUrl(store, settings.prefix, settings.hashCache, (path) => {
-    fastify.log.warn({ path, staticPath: settings.root }, `staticUrl: could not find static file "${path}"; serving it without ?v=`)
+  const urls = createStaticUrl({
+    store,
+    prefix: settings.prefix,
+    cacheUrls: settings.hashCache,
+    urlHost: settings.urlHost,
+    bundler: settings.bundler,
+    onMissing: (path) => {
+      fastify.log.warn({ path, staticPath: settings.root }, `staticUrl: could not find static file "${path}"; serving it without ?v=`)
+    }
   })
+  const staticUrl: StaticUrl = (path, options) => urls.staticUrl(path, options, undefined)
+  const replyStaticUrl = (reply: FastifyReply): StaticUrl => (path, options) =>
+    urls.staticUrl(path, options, options?.includeHost === true ? `${reply.request.protocol}://${reply.request.host}` : undefined)
   fastify.decorate('staticUrl', staticUrl)
-  fastify.decorateReply('staticUrl', staticUrl)
-  addTemplateLocal(fastify, 'staticUrl', () => staticUrl)
+  fastify.decorateReply('staticUrl', function (this: FastifyReply, path: string, options?: StaticUrlOptions) {
+    return replyStaticUrl(this)(path, options)
+  })
+  addTemplateLocal(fastify, 'staticUrl', replyStaticUrl)
 
-  const aliasCacheControl = `public, max-age=${settings.aliasMaxAge}`
-
-  /** The cache policy of a `/static/` request: immutable only when `?v=` names the current bytes. */
-  function versionedCacheControl (request: FastifyRequest, file: StaticFile): string {
-    const version = (request.query as Record<string, unknown>).v
-    return version === file.version || version === file.digest ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL
-  }
-
-  async function serve (request: FastifyRequest, reply: FastifyReply, requested: string, cacheControl: string | undefined): Promise<FastifyReply> {
-    const found = await store.open(requested)
+  async function serve (request: FastifyRequest, reply: FastifyReply, requested: string, policy: CachePolicy | undefined): Promise<FastifyReply> {
+    let found = store.hot(requested) ?? await store.open(requested)
+    if (settings.defaultFilename !== undefined && policy === undefined && (found === 'directory' || requested === '')) {
+      // Tornado's default_filename: /docs/ serves docs/index.html, /docs
+      // redirects to /docs/ (permanently, as Tornado does) so relative links work.
+      if (found === 'directory' && !requested.endsWith('/')) {
+        const normal = normalizeRequestPath(requested, settings.dotfiles) as { path: string }
+        const query = request.url.indexOf('?')
+        return await reply.redirect(settings.prefix + encodeStaticPath(normal.path) + '/' + (query === -1 ? '' : request.url.slice(query)), 301)
+      }
+      found = await store.open(requested + '/' + settings.defaultFilename)
+    }
     if (found === 404) {
       reply.callNotFound()
       return reply
     }
-    if (found === 403) throw new FDK_STATIC_FORBIDDEN()
-    return await sendFile(request, reply, store, found, cacheControl ?? versionedCacheControl(request, found))
+    if (found === 403 || found === 'directory') throw new FDK_STATIC_FORBIDDEN()
+    return await sendFile(request, reply, store, found, cacheControlFor(policy ?? versionPolicy(request, found), settings.aliasMaxAge))
   }
 
-  // The hot path (production, a file already in memory) stays synchronous, as
-  // a bare route returning a Buffer is; everything else goes through serve().
+  /** Immutable only when `?v=` names the current bytes (or the bundler hashed the name). */
+  function versionPolicy (request: FastifyRequest, found: StaticFile): CachePolicy {
+    const version = (request.query as Record<string, unknown>).v
+    return version === found.version || version === found.digest || settings.bundler?.immutable.has(found.path) === true
+      ? 'immutable'
+      : 'revalidate'
+  }
+
   fastify.route({
     method: ['GET', 'HEAD'],
     url: settings.prefix + '*',
     compress: false,
+    // The hot path (production, a file already in memory) stays synchronous,
+    // as a bare route returning a Buffer is; everything else goes through serve().
     handler: (request, reply) => {
       const requested = (request.params as Record<string, string>)['*'] as string
       const hot = store.hot(requested)
       if (hot === undefined) return serve(request, reply, requested, undefined)
-      return sendMemoryFile(request, reply, hot as StaticFile & { body: Buffer }, versionedCacheControl(request, hot))
+      return sendMemoryFile(request, reply, hot as StaticFile & { body: Buffer }, cacheControlFor(versionPolicy(request, hot), settings.aliasMaxAge))
     }
+  })
+  // @fastify/static's reply.sendFile(path): a file of staticPath from any
+  // route, with the same checks, headers, Range and conditional requests
+  // (revalidating: the route's URL carries no version).
+  fastify.decorateReply('sendFile', function (this: FastifyReply, path: string) {
+    if (typeof path !== 'string') throw new TypeError('reply.sendFile(path): path must be a string')
+    // Our representations carry their own ETags; @fastify/compress must not re-encode them.
+    this.request.headers['x-no-compression'] = '1'
+    serve(this.request, this, path, 'revalidate').catch((error: unknown) => { this.send(error) })
+    return this
   })
   for (const alias of settings.aliases) {
     fastify.route({
       method: ['GET', 'HEAD'],
       url: '/' + alias,
       compress: false,
-      handler: (request, reply) => {
-        const hot = store.hot(alias)
-        if (hot === undefined) return serve(request, reply, alias, aliasCacheControl)
-        return sendMemoryFile(request, reply, hot as StaticFile & { body: Buffer }, aliasCacheControl)
-      }
+      handler: (request, reply) => serve(request, reply, alias, 'alias')
     })
   }
 

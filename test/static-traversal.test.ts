@@ -5,7 +5,9 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { connect } from 'node:net'
 import { symlinkSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import deployKit from '../lib/index.js'
+import { main } from '../lib/cli/main.js'
 
 const SECRET = 'OUTSIDE-THE-ROOT-7f3a'
 
@@ -61,7 +63,7 @@ const PAYLOADS = [
   '/static/' + 'a/'.repeat(2000) + 'x'
 ]
 
-function rawRequest (port: number, target: string): Promise<string> {
+function rawRequest (port: number, target: string, extra = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port })
     const chunks: Buffer[] = []
@@ -70,7 +72,7 @@ function rawRequest (port: number, target: string): Promise<string> {
     socket.on('error', reject)
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     // write, not end: a half-closed socket makes Node abort the request in flight.
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 'latin1')
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Connection: close\r\n\r\n`, 'latin1')
   })
 }
 
@@ -97,4 +99,53 @@ t.test('no traversal payload returns a byte from outside staticPath, and none ca
     t.match(ok, /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nfine$/, 'a legitimate file is still served')
     await app.close()
   }
+})
+
+t.test('the same corpus through sendFile, default filenames, a manifest, a bundler manifest and siblings', async (t) => {
+  const dir = t.testdir({
+    'secret.txt': SECRET,
+    'secret.txt.gz': gzipSync(SECRET),
+    static: {
+      'ok.txt': 'fine',
+      'big.txt': 'fine '.repeat(400),
+      'robots.txt': 'robots',
+      '.env': SECRET,
+      '.vite': { 'manifest.json': JSON.stringify({ 'src/ok.ts': { file: 'ok.txt' } }) },
+      sub: { 'a.txt': 'a', '.hidden': SECRET, 'index.html': 'index' }
+    }
+  })
+  symlinkSync(dir + '/secret.txt', dir + '/static/leak.txt')
+  symlinkSync(dir, dir + '/static/up')
+  t.equal(await main(['assets', dir + '/static', '-q'], { stdout: () => {}, stderr: () => {} }), 0)
+  symlinkSync(dir + '/secret.txt.gz', dir + '/static/ok.txt.gz') // a sibling pointing out of the root
+  const app = Fastify()
+  await app.register(deployKit, {
+    staticPath: dir + '/static',
+    staticDefaultFilename: 'index.html',
+    staticManifest: dir + '/static/.deploy-kit-assets.json',
+    staticBundlerManifest: '.vite/manifest.json',
+    staticCompressDir: false
+  })
+  app.get('/file/*', (request, reply) => reply.sendFile((request.params as Record<string, string>)['*'] as string))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as { port: number }).port
+  const targets = PAYLOADS.flatMap((payload) => payload.startsWith('/static/') ? [payload, '/file/' + payload.slice(8)] : [payload])
+  targets.push('/static/.deploy-kit-assets.json', '/file/.deploy-kit-assets.json', '/static/.vite/manifest.json', '/static/up/static/sub')
+  for (const target of targets) {
+    const response = await rawRequest(port, target, 'Accept-Encoding: gzip, br\r\n')
+    const status = Number(response.slice(9, 12))
+    t.notOk(response.includes(SECRET), `no secret bytes for ${target}`)
+    if (status === 301) {
+      const location = /\r\nlocation: ([^\r]*)/i.exec(response)?.[1] ?? ''
+      t.match(location, /^\/static\/[^/.%][^%]*\/$/, `${target} → 301 ${location}: inside the prefix, canonical`)
+      t.notMatch(location, /\.\.|\/\//, `${target}: no traversal in the redirect`)
+    } else {
+      t.ok(status >= 400 && status < 500, `${target} → ${status}`, { response: response.slice(0, 300) })
+    }
+  }
+  const ok = await rawRequest(port, '/static/ok.txt', 'Accept-Encoding: gzip\r\n')
+  t.match(ok, /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nfine$/, 'the sibling pointing out of the root is not sent')
+  t.match(await rawRequest(port, '/file/ok.txt'), /\r\n\r\nfine$/)
+  t.match(await rawRequest(port, '/static/sub/'), /\r\n\r\nindex$/)
 })

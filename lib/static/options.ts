@@ -5,8 +5,9 @@ import { tmpdir, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import { FDK_STATIC_PATH_MISSING } from '../errors.js'
 import {
-  invalid, optionalBoolean, optionalInteger, optionalStringArray, requirePlainObject
+  invalid, optionalBoolean, optionalInteger, optionalString, optionalStringArray, requirePlainObject
 } from '../settings.js'
+import { readAssetManifest, readBundlerManifest, type BundlerManifest, type ManifestEntry } from './manifest.js'
 import { normalizeRequestPath } from './request-path.js'
 
 export interface StaticOptions {
@@ -36,6 +37,14 @@ export interface StaticOptions {
   staticCompressDir?: string | false
   /** Most bytes `staticCompressDir` may hold. Default 268435456 (256 MiB). */
   staticCompressDiskBudget?: number
+  /** The `deploy-kit assets` manifest to start from instead of hashing (must exist). Default none. */
+  staticManifest?: string
+  /** Vite's `.vite/manifest.json` (relative paths resolve against `staticPath`). Default none. */
+  staticBundlerManifest?: string
+  /** Origin (and optional path) put in front of every `staticUrl()` (Rails `asset_host`), e.g. `https://cdn.example.com`. Default none. */
+  staticUrlHost?: string
+  /** File served for a directory URL (Tornado `default_filename`), e.g. `index.html`. Default none (403). */
+  staticDefaultFilename?: string
   /** Development mode; `staticHashCache` defaults to its opposite. Default false. */
   debug?: boolean
 }
@@ -43,7 +52,8 @@ export interface StaticOptions {
 export const STATIC_SETTING_NAMES = [
   'staticPath', 'staticUrlPrefix', 'staticRootAliases', 'staticHashCache', 'staticHashLength',
   'staticDotfiles', 'staticMemoryFileLimit', 'staticMemoryBudget', 'staticRootAliasMaxAge',
-  'staticWarmup', 'staticPrecompressed', 'staticCompressDir', 'staticCompressDiskBudget', 'debug'
+  'staticWarmup', 'staticPrecompressed', 'staticCompressDir', 'staticCompressDiskBudget',
+  'staticManifest', 'staticBundlerManifest', 'staticUrlHost', 'staticDefaultFilename', 'debug'
 ] as const
 
 export interface NormalizedStaticOptions {
@@ -61,6 +71,12 @@ export interface NormalizedStaticOptions {
   /** Absolute; undefined: no background compression. */
   compressDir: string | undefined
   compressDiskBudget: number
+  /** Absolute path of the `deploy-kit assets` manifest, and what it says. */
+  manifest: { path: string, entries: Map<string, ManifestEntry> } | undefined
+  bundler: BundlerManifest | undefined
+  /** No trailing slash: `https://cdn.example.com` or `https://cdn.example.com/app`. */
+  urlHost: string | undefined
+  defaultFilename: string | undefined
 }
 
 /** The default `staticCompressDir`: per user, so two users of one machine never share copies. */
@@ -85,7 +101,8 @@ export function normalizeStaticOptions (options: StaticOptions): NormalizedStati
     throw new FDK_STATIC_PATH_MISSING(JSON.stringify(wanted), (error as Error).message)
   }
   const prefix = settings.staticUrlPrefix ?? '/static/'
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || !prefix.endsWith('/') || ROUTER_SPECIAL.test(prefix)) {
+  // "//" would make redirects (staticDefaultFilename) protocol-relative: another host.
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || !prefix.endsWith('/') || ROUTER_SPECIAL.test(prefix) || prefix.includes('//')) {
     throw invalid('staticUrlPrefix', prefix, 'a path that starts and ends with "/" (e.g. "/static/")')
   }
   const dotfiles = optionalBoolean('staticDotfiles', settings.staticDotfiles, false)
@@ -97,6 +114,13 @@ export function normalizeStaticOptions (options: StaticOptions): NormalizedStati
     }
   }
   const hashCache = optionalBoolean('staticHashCache', settings.staticHashCache, !debug)
+  const manifestPath = optionalString('staticManifest', settings.staticManifest)
+  const manifest = manifestPath === undefined ? undefined : { path: resolve(manifestPath), entries: readAssetManifest(resolve(manifestPath)) }
+  const bundlerPath = optionalString('staticBundlerManifest', settings.staticBundlerManifest)
+  const defaultFilename = optionalString('staticDefaultFilename', settings.staticDefaultFilename)
+  if (defaultFilename !== undefined && (defaultFilename.includes('/') || normalizeRequestPath(defaultFilename, dotfiles).ok !== true)) {
+    throw invalid('staticDefaultFilename', defaultFilename, 'a file name such as "index.html"')
+  }
   const hashLength = optionalInteger('staticHashLength', settings.staticHashLength, 32, 16)
   if (hashLength > 128) throw invalid('staticHashLength', hashLength, 'an integer from 16 to 128')
   return {
@@ -109,10 +133,15 @@ export function normalizeStaticOptions (options: StaticOptions): NormalizedStati
     memoryFileLimit: optionalInteger('staticMemoryFileLimit', settings.staticMemoryFileLimit, 256 * 1024),
     memoryBudget: optionalInteger('staticMemoryBudget', settings.staticMemoryBudget, 64 * 1024 * 1024),
     aliasMaxAge: optionalInteger('staticRootAliasMaxAge', settings.staticRootAliasMaxAge, 3600),
-    warmup: optionalBoolean('staticWarmup', settings.staticWarmup, hashCache),
+    // With a manifest nothing is hashed at start: files are checked on first use.
+    warmup: optionalBoolean('staticWarmup', settings.staticWarmup, hashCache && manifest === undefined),
     precompressed: optionalBoolean('staticPrecompressed', settings.staticPrecompressed, true),
     compressDir: compressDirOf(settings.staticCompressDir),
-    compressDiskBudget: optionalInteger('staticCompressDiskBudget', settings.staticCompressDiskBudget, 256 * 1024 * 1024)
+    compressDiskBudget: optionalInteger('staticCompressDiskBudget', settings.staticCompressDiskBudget, 256 * 1024 * 1024),
+    manifest,
+    bundler: bundlerPath === undefined ? undefined : readBundlerManifest(resolve(root, bundlerPath)),
+    urlHost: urlHostOf(settings.staticUrlHost),
+    defaultFilename
   }
 }
 
@@ -121,4 +150,23 @@ function compressDirOf (value: unknown): string | undefined {
   if (value === undefined) return defaultCompressDir()
   if (typeof value !== 'string' || value === '') throw invalid('staticCompressDir', value, 'a directory path, or false')
   return resolve(value)
+}
+
+/** `https://cdn.example.com`, `http://localhost:9000/assets` or `//cdn.example.com`; no query, no trailing slash. */
+function urlHostOf (value: unknown): string | undefined {
+  const host = optionalString('staticUrlHost', value)
+  if (host === undefined) return undefined
+  const expected = 'an origin such as "https://cdn.example.com" (http, https or "//host"; no query or fragment)'
+  let url: URL
+  try {
+    url = new URL(host.startsWith('//') ? 'https:' + host : host)
+  } catch {
+    throw invalid('staticUrlHost', host, expected)
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' ||
+    url.username !== '' || url.password !== '' || /[?#\\\s]/.test(host)) {
+    throw invalid('staticUrlHost', host, expected)
+  }
+  const origin = host.startsWith('//') ? '//' + url.host : url.origin
+  return origin + url.pathname.replace(/\/+$/, '')
 }

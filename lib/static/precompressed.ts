@@ -203,35 +203,48 @@ export class BackgroundCompressor {
   }
 
   private async write (source: CompressSource, encoding: CompressedEncoding, target: string): Promise<DiskVariant | undefined> {
-    const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
-    const hash = createHash('sha512')
-    let read = 0
-    const tee = new Transform({
-      transform (chunk: Buffer, _encoding, callback) {
-        hash.update(chunk)
-        read += chunk.length
-        callback(null, chunk)
-      }
-    })
-    try {
-      await pipeline(
-        createReadStream(source.realPath), tee, compressor(encoding, source.size), createWriteStream(temporary, { mode: 0o600 }),
-        { signal: this.stopping.signal }
-      )
-      const size = (await stat(temporary)).size
-      // The file changed while we read it, or compression does not pay: keep nothing.
-      if (read !== source.size || hash.digest('hex') !== source.digest || !worthKeeping(size, source.size)) {
-        await unlink(temporary)
-        return undefined
-      }
-      await rename(temporary, target)
-      this.used = (this.used as number) + size
-      // After the rename: it changes the ctime, part of the signature.
-      const stats = await stat(target, { bigint: true })
-      return { realPath: target, size: Number(stats.size), signature: signatureOf(stats) }
-    } catch (error) {
-      await unlink(temporary).catch(() => {})
-      throw error
+    const variant = await compressTo(source, encoding, target, this.stopping.signal)
+    if (variant !== undefined) this.used = (this.used as number) + variant.size
+    return variant
+  }
+}
+
+/**
+ * Compresses `source` into `target` (through a temporary file and a rename,
+ * so readers never see half a file). Hashes what it reads: when the file no
+ * longer has `source.digest`, or compression saves less than MIN_SAVING,
+ * nothing is kept and the result is undefined.
+ */
+export async function compressTo (
+  source: CompressSource, encoding: CompressedEncoding, target: string, signal?: AbortSignal
+): Promise<DiskVariant | undefined> {
+  const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  const hash = createHash('sha512')
+  let read = 0
+  const tee = new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      hash.update(chunk)
+      read += chunk.length
+      callback(null, chunk)
     }
+  })
+  try {
+    await pipeline(
+      createReadStream(source.realPath), tee, compressor(encoding, source.size), createWriteStream(temporary, { mode: 0o600 }),
+      signal === undefined ? {} : { signal }
+    )
+    const size = (await stat(temporary)).size
+    // The file changed while we read it, or compression does not pay: keep nothing.
+    if (read !== source.size || hash.digest('hex') !== source.digest || !worthKeeping(size, source.size)) {
+      await unlink(temporary)
+      return undefined
+    }
+    await rename(temporary, target)
+    // After the rename: it changes the ctime, part of the signature.
+    const stats = await stat(target, { bigint: true })
+    return { realPath: target, size, signature: signatureOf(stats) }
+  } catch (error) {
+    await unlink(temporary).catch(() => {})
+    throw error
   }
 }

@@ -18,6 +18,7 @@ import {
   COMPRESSED_ENCODINGS, SIBLING_SUFFIX, decodesTo, signatureOf, worthKeeping,
   type BackgroundCompressor, type CompressedEncoding, type DiskVariant
 } from './precompressed.js'
+import type { ManifestEntry } from './manifest.js'
 import { normalizeRequestPath } from './request-path.js'
 
 const gzipAsync = promisify(gzip)
@@ -68,9 +69,14 @@ export interface StoreOptions {
   compressor?: BackgroundCompressor
   /** Told when a background compression of `path` finished, with the encodings kept. */
   onCompressed?: (path: string, encodings: CompressedEncoding[]) => void
+  /** The `deploy-kit assets` manifest: versions known without reading a file. */
+  manifest?: { path: string, entries: Map<string, ManifestEntry> }
+  /** Told once when a file's bytes are not what its manifest entry says. */
+  onManifestMismatch?: (path: string, listed: string, actual: string) => void
 }
 
-export type OpenResult = StaticFile | 403 | 404
+/** `directory`: a directory inside the root (403, or its default file); 403: a traversal. */
+export type OpenResult = StaticFile | 403 | 404 | 'directory'
 
 export class StaticStore {
   readonly options: StoreOptions
@@ -120,9 +126,11 @@ export class StaticStore {
     return await this.load(path, realPath, stats)
   }
 
-  /** Symlinks may not leave the root (404, as if absent); directories are not listed (403). */
-  private refuse (realPath: string, stats: BigIntStats): 403 | 404 | undefined {
+  /** Symlinks may not leave the root (404, as if absent); directories are not listed. */
+  private refuse (realPath: string, stats: BigIntStats): 403 | 404 | 'directory' | undefined {
     if (!realPath.startsWith(this.options.root + sep)) return 404
+    if (realPath === this.options.manifest?.path) return 404 // the manifest describes files; it is not one
+    if (stats.isDirectory()) return 'directory'
     if (!stats.isFile()) return 403
     return undefined
   }
@@ -150,6 +158,7 @@ export class StaticStore {
       digest = await hashStream(realPath)
       if (compressible && this.options.precompressed) Object.assign(onDisk, await this.diskSiblings(path, digest, size))
     }
+    this.checkManifest(path, digest)
     const file = this.describe(path, realPath, stats, digest, contentType, body, variants, onDisk)
     this.files.set(path, file)
     this.memoryUsed += memoryBytes(file) - previousBytes
@@ -163,6 +172,20 @@ export class StaticStore {
       this.options.compressor.schedule(stored, (found) => { this.attach(path, digest, found) })
     }
     return stored
+  }
+
+  /**
+   * A manifest entry is believed for `staticUrl()` until the file is first
+   * loaded; from then on the real hash counts. A wrong entry is reported once
+   * and dropped, so its hash never again reaches a URL, and a request with
+   * the wrong `?v=` is never cached far-future (it is not the file's hash).
+   */
+  private checkManifest (path: string, digest: string): void {
+    const entries = this.options.manifest?.entries
+    const listed = entries?.get(path)
+    if (listed === undefined || listed.hash === digest) return
+    entries?.delete(path)
+    this.options.onManifestMismatch?.(path, listed.hash, digest)
   }
 
   /** Adds compressed copies made in the background, if the file is still the one they were made from. */
@@ -259,7 +282,8 @@ export class StaticStore {
     if (!normal.ok) return undefined
     const path = normal.path
     if (this.options.hashCache) {
-      const known = this.files.get(path)?.version ?? this.urlVersions.get(path)?.version
+      const known = this.files.get(path)?.version ?? this.urlVersions.get(path)?.version ??
+        this.options.manifest?.entries.get(path)?.hash.slice(0, this.options.hashLength)
       if (known !== undefined) return known
     }
     let realPath: string
