@@ -16,12 +16,15 @@ import {
   compileTrust, DEFAULT_TRUSTED_PROXIES, isTrustedPeer, resolveForwarded,
   type Forwarded, type ForwardedPolicy, type TrustFunction
 } from './proxy/forwarded.js'
+import { acceptProxyProtocol, proxiedSource } from './proxy/proxy-protocol.js'
 
 export interface XheadersOptions {
   /** Socket peers allowed to set the headers: IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`, or `'all'` (Tornado's behaviour, unsafe when the app is reachable directly). Default loopback + link-local + unique-local. */
   trustedProxies?: 'all' | string | string[]
   /** X-Forwarded-For hops skipped when looking for the client (Tornado's `trusted_downstream`), IPs or CIDRs. Default none. */
   trustedDownstream?: string | string[]
+  /** Read a PROXY protocol v1/v2 header at the start of every connection from a trusted proxy, which then must send one (HAProxy `send-proxy-v2`, network load balancers); its source address is the peer. Default false. */
+  proxyProtocol?: boolean
 }
 
 export interface ProxyOptions {
@@ -49,17 +52,26 @@ function trustList (name: string, value: unknown, fallback: 'all' | readonly str
 }
 
 /** Validates `xheaders`; returns the trust policy, or false when off. */
-export function normalizeProxyOptions (options: ProxyOptions): ForwardedPolicy | false {
+/** The trust policy plus whether connections start with a PROXY header. */
+export interface ProxyPolicy extends ForwardedPolicy {
+  proxyProtocol: boolean
+}
+
+export function normalizeProxyOptions (options: ProxyOptions): ProxyPolicy | false {
   const value = options.xheaders
   if (value === undefined || value === false) return false
   if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    throw invalid('xheaders', value, 'a boolean or { trustedProxies, trustedDownstream }')
+    throw invalid('xheaders', value, 'a boolean or { trustedProxies, trustedDownstream, proxyProtocol }')
   }
   const settings = value === true ? {} : { ...requirePlainObject('xheaders', value) }
-  rejectUnknownSettings(settings, ['trustedProxies', 'trustedDownstream'])
+  rejectUnknownSettings(settings, ['trustedProxies', 'trustedDownstream', 'proxyProtocol'])
+  if (settings.proxyProtocol !== undefined && typeof settings.proxyProtocol !== 'boolean') {
+    throw invalid('xheaders.proxyProtocol', settings.proxyProtocol, 'a boolean')
+  }
   return {
     trustProxy: trustList('xheaders.trustedProxies', settings.trustedProxies, DEFAULT_TRUSTED_PROXIES, true),
-    trustDownstream: trustList('xheaders.trustedDownstream', settings.trustedDownstream, [], false)
+    trustDownstream: trustList('xheaders.trustedDownstream', settings.trustedDownstream, [], false),
+    proxyProtocol: settings.proxyProtocol === true
   }
 }
 
@@ -73,6 +85,17 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
   // The peer is fixed for a connection: match it against the trusted ranges
   // once per socket, not on every keep-alive request.
   const trustedSockets = new WeakMap<Socket, boolean>()
+  if (policy.proxyProtocol) {
+    acceptProxyProtocol(fastify.server, {
+      trusted: policy.trustProxy,
+      // A trusted proxy without a header is a misconfiguration worth a warning;
+      // anyone else's mistakes are theirs, and must not fill the log.
+      refused: (peer, reason, trusted) => {
+        if (trusted) fastify.log.warn({ peer, reason }, 'PROXY protocol: connection refused')
+        else fastify.log.debug({ peer, reason }, 'PROXY protocol: connection refused')
+      }
+    })
+  }
 
   function forwarded (fastifyRequest: FastifyRequest): Forwarded {
     const request = fastifyRequest as ForwardedRequest
@@ -80,7 +103,8 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
     if (result === null) {
       const socket = request.raw.socket
       const encrypted = (socket as { encrypted?: boolean }).encrypted === true
-      const peer = socket.remoteAddress
+      // Through a PROXY header, the balancer's client is the peer.
+      const peer = (policy as ProxyPolicy).proxyProtocol ? proxiedSource(socket)?.address ?? socket.remoteAddress : socket.remoteAddress
       let trusted = trustedSockets.get(socket)
       if (trusted === undefined) {
         // No address: a Unix socket when the server listens on a path, else a

@@ -44,7 +44,11 @@ t.test('options HAProxy has no use for, or cannot honour, are refused with the o
     [['--mime-types', '/etc/mime.types'], '--mime-types'],
     [['--send-proxy', 'v3'], '--send-proxy'],
     [['--tls-cert', '/etc/ssl/site.pem', '--tls-key', '/etc/ssl/site.key'], '--tls-key'],
-    [['--max-body', '5 MB'], '--max-body']
+    [['--max-body', '5 MB'], '--max-body'],
+    [['--tcp'], '--send-proxy v1|v2'],
+    [['--tcp', '--send-proxy', 'v2', '--health', '/healthz'], '--health'],
+    [['--tcp', '--send-proxy', 'v2', '--max-body', '1k'], '--max-body'],
+    [['--tcp', '--send-proxy', 'v2', '--tls-cert', '/etc/ssl/a.pem', '--tls-key', '/etc/ssl/a.pem'], '--tls-cert']
   ] as Array<[string[], string]>) {
     const result = await generate(['--upstream', '127.0.0.1:8000', ...args])
     t.equal(result.code, 2, args.join(' '))
@@ -82,7 +86,8 @@ if (need(t, HAPROXY, 'haproxy')) {
       ['--upstream', '127.0.0.1:8000-8003'],
       ['--upstream', '127.0.0.1:8000-8003,10.0.0.2:8000-8003,[::1]:9000', '--listen', '[::]:8080', '--health', '/healthz', '--max-fails', '3', '--fail-timeout', '30'],
       ['--upstream', '127.0.0.1:8000', '--tls-cert', cert, '--tls-key', `${cert}.key`, '--send-proxy', 'v2', '--max-body', '1k'],
-      ['--upstream', '127.0.0.1:8000', '--listen', '127.0.0.1:8443', '--send-proxy', 'v1', '--static-root', '/srv/app/static', '--aliases', '', '--user', 'www-data', '--worker-connections', '4096']
+      ['--upstream', '127.0.0.1:8000', '--listen', '127.0.0.1:8443', '--send-proxy', 'v1', '--static-root', '/srv/app/static', '--aliases', '', '--user', 'www-data', '--worker-connections', '4096'],
+      ['--upstream', '127.0.0.1:8000-8003', '--listen', '443', '--tcp', '--send-proxy', 'v2', '--user', 'www-data']
     ]
     for (const args of variants) {
       const result = await generate(args)

@@ -35,25 +35,35 @@ are those of \`deploy-kit nginx\` (see its --help), except
   --user NAME            user and group HAProxy runs as (when it starts as root)
   --worker-connections N maxconn (default 1024)
   --send-proxy v1|v2     send a PROXY protocol header on every connection to the app
-                         (the app needs xheaders.proxyProtocol)
+                         (the app needs xheaders: { proxyProtocol: true })
+  --tcp                  pass connections through (mode tcp; TLS ends at the app);
+                         with --send-proxy, without --tls-cert, --health, --max-body
   --output, -o FILE      write the file instead of printing it
 `
 
 export const generator: Generator = {
   command: 'haproxy',
   usage: USAGE,
-  options: { ...nginx.options, 'send-proxy': { type: 'string' } },
+  options: { ...nginx.options, 'send-proxy': { type: 'string' }, tcp: { type: 'boolean' } },
   build (values, generatedBy) {
     for (const [option, why] of Object.entries(NGINX_ONLY)) {
       if (values[option] !== undefined) throw invalidOption(`--${option}`, values[option], why)
     }
     const sendProxy = values['send-proxy']
     if (sendProxy !== undefined && sendProxy !== 'v1' && sendProxy !== 'v2') throw invalidOption('--send-proxy', sendProxy, 'v1 or v2')
+    const tcp = values.tcp === true
+    if (tcp) {
+      // HAProxy sees no requests in TCP mode: nothing to check over HTTP, no body to measure, no TLS to end.
+      if (sendProxy === undefined) throw invalidOption('--tcp', true, 'to be used with --send-proxy v1|v2 (the only way the app learns the client\'s address)')
+      for (const option of ['tls-cert', 'health', 'max-body']) {
+        if (values[option] !== undefined) throw invalidOption(`--${option}`, values[option], 'to be left out with --tcp (HAProxy passes bytes through)')
+      }
+    }
     const options = balancerOptions(values, generatedBy)
     if (options.tls !== undefined && options.tls.key !== options.tls.cert && options.tls.key !== `${options.tls.cert}.key`) {
       throw invalidOption('--tls-key', options.tls.key, `the certificate file itself or ${options.tls.cert}.key (where HAProxy looks for the key)`)
     }
-    return haproxyConfig({ ...options, sendProxy })
+    return haproxyConfig({ ...options, sendProxy, tcp })
   }
 }
 
