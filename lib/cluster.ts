@@ -120,7 +120,7 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
       idleConnectionTimeoutMs: integer('idleConnectionTimeoutMs', options.idleConnectionTimeoutMs, CLIENT_LIMIT_DEFAULTS.idleConnectionTimeoutMs, 1, 2 ** 31 - 2000),
       maxBodySize: integer('maxBodySize', options.maxBodySize, CLIENT_LIMIT_DEFAULTS.maxBodySize, 1)
     },
-    ...normalizeWatchOptions(options, port, host, bad)
+    ...normalizeWatchOptions(options, port, host, mode === 'ports' ? processes : 1, bad)
   }
 }
 

@@ -136,7 +136,10 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
           })
         })
   })
-  fastify.addHook('onClose', async () => { await store.options.compressor?.stop() })
+  fastify.addHook('onClose', async () => {
+    store.close()
+    await store.options.compressor?.stop()
+  })
   const urls = createStaticUrl({
     store,
     prefix: settings.prefix,

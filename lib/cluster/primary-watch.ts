@@ -4,6 +4,9 @@
 // (maxMemoryBytes), the control socket answering status/reload/stop, and the
 // pidfile.
 import type { Worker } from 'node:cluster'
+import { createServer, type Server } from 'node:http'
+import type { ClusterMetrics } from './metrics-primary.js'
+import type { MetricsJson } from './metrics.js'
 import { unlinkSync, writeFileSync, readFileSync } from 'node:fs'
 import type { NormalizedClusterOptions } from '../cluster.js'
 import { defaultControlPath, listenControl, type ControlRequest, type ControlServer } from './control.js'
@@ -29,7 +32,6 @@ export interface PrimaryHooks {
   shutdown: () => Promise<void>
   reloading: () => boolean
   lastReload: () => ReloadOutcome | null
-  metrics: () => string | null
 }
 
 /* c8 ignore start -- runs only in a launched primary; test/cluster-watch*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
@@ -38,6 +40,12 @@ export class PrimaryWatch {
   private control: ControlServer | null = null
   private readonly check: NodeJS.Timeout
   private readonly startedAt = Date.now()
+  private metrics: ClusterMetrics | null = null
+  private metricsServer: Server | null = null
+  private metricsUrl: string | null = null
+  private readonly asked = new Map<number, (metrics: MetricsJson) => void>()
+  private nextAsk = 0
+  private readonly finalSent = new Set<number>()
 
   private constructor (private readonly settings: NormalizedClusterOptions, private readonly log: Logger, private readonly hooks: PrimaryHooks, windowMs: number) {
     this.watcher = new Watcher(settings.processes, windowMs)
@@ -66,6 +74,7 @@ export class PrimaryWatch {
       }
       log.warn({ err: error, controlSocket: settings.controlSocket }, `no control socket: ${(error as Error).message}; deploy-kit status/reload/stop cannot reach this launch (give it a controlSocket of its own)`)
     }
+    if (settings.metricsPort !== undefined) await watch.listenMetrics(settings.metricsPort, settings.metricsHost)
     if (settings.pidFile !== undefined) {
       writeFileSync(settings.pidFile, `${process.pid}\n`)
       const pidFile = settings.pidFile
@@ -95,6 +104,16 @@ export class PrimaryWatch {
       this.watcher.heartbeat(entry.watch, message as unknown as Beat, Date.now())
       return true
     }
+    if (message.fdk === 'metrics') {
+      const { id, final, metrics } = message as unknown as { id?: number, final?: boolean, metrics: MetricsJson }
+      if (final === true) {
+        this.finalSent.add(entry.watch.pid)
+        this.metrics?.retire(entry.watch.pid, metrics).then(() => { if (entry.worker.isConnected()) entry.worker.send({ fdk: 'metrics-ack' }) })
+      } else {
+        this.asked.get(id!)?.(metrics)
+      }
+      return true
+    }
     if (message.fdk === 'not-ready') {
       entry.notReady = message.reason
       return true
@@ -107,7 +126,61 @@ export class PrimaryWatch {
   }
 
   exited (entry: WatchedWorker, exit: { code: number | null, signal: string | null }, stopping: boolean): ExitCause {
-    return this.watcher.exited(entry.watch, exit, stopping ? 'stop' : entry.state === 'draining' ? 'reload' : null, Date.now())
+    const cause = this.watcher.exited(entry.watch, exit, stopping ? 'stop' : entry.state === 'draining' ? 'reload' : null, Date.now())
+    if (this.metrics !== null) {
+      this.metrics.restarted(cause)
+      // A worker that died without its final snapshot keeps the last one the primary saw.
+      if (!this.finalSent.delete(entry.watch.pid)) this.metrics.retire(entry.watch.pid).catch(() => {})
+    }
+    return cause
+  }
+
+  private async listenMetrics (port: number, host: string): Promise<void> {
+    const { ClusterMetrics } = await import('./metrics-primary.js')
+    const metrics = new ClusterMetrics()
+    this.metrics = metrics
+    const server = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: the metrics are at /metrics\n')
+        return
+      }
+      this.scrape(metrics).then((text) => {
+        response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text)
+      }, (error: unknown) => {
+        this.log.error({ err: error }, 'metrics scrape failed')
+        response.writeHead(500).end()
+      })
+    })
+    server.listen(port, host)
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve)
+      server.once('error', reject)
+    })
+    server.unref()
+    this.metricsServer = server
+    const bound = (server.address() as { port: number }).port
+    this.metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`
+    this.log.info({ metrics: this.metricsUrl, port: bound }, 'metrics listening')
+  }
+
+  /** Asks every serving worker for its snapshot (1 s at most each), then renders. */
+  private async scrape (metrics: ClusterMetrics): Promise<string> {
+    const entries = [...this.hooks.live()].filter((entry) => entry.state !== 'starting' && entry.worker.isConnected())
+    await Promise.all(entries.map((entry) => new Promise<void>((resolve) => {
+      const id = ++this.nextAsk
+      const timer = setTimeout(() => {
+        this.asked.delete(id)
+        resolve() // a stuck worker: its last snapshot stands in
+      }, 1_000)
+      this.asked.set(id, (snapshot) => {
+        clearTimeout(timer)
+        this.asked.delete(id)
+        metrics.update(entry.watch.pid, snapshot)
+        resolve()
+      })
+      entry.worker.send({ fdk: 'metrics-req', id })
+    })))
+    return await metrics.render(this.entries().map(({ record }) => ({ slot: record.slot, beat: record.beat })))
   }
 
   restarted (slot: number): void {
@@ -147,7 +220,7 @@ export class PrimaryWatch {
       reloading: this.hooks.reloading(),
       lastReload: this.hooks.lastReload(),
       controlSocket: this.settings.controlSocket,
-      metrics: this.hooks.metrics(),
+      metrics: this.metricsUrl,
       maxRestarts: this.settings.maxRestarts
     }, Date.now())
   }
@@ -172,6 +245,7 @@ export class PrimaryWatch {
 
   close (): void {
     clearInterval(this.check)
+    this.metricsServer?.close()
     this.control?.close().catch(() => {})
     this.control = null
   }

@@ -67,8 +67,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     replace: (slot, cause) => queue(`replacing worker ${slot} (${cause})`, async () => await replaceSlot(slot)),
     shutdown: () => shutdown(),
     reloading: () => reloadRunning,
-    lastReload: () => lastReload,
-    metrics: () => null
+    lastReload: () => lastReload
   }, policy.windowMs)
   const last = slotPort(settings.mode, settings.port, slots - 1)
   process.title = `deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`

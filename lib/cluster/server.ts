@@ -95,9 +95,10 @@ export class AppServer {
   }
 
   /** Runs buildApp and waits for the app to be ready; nothing listens yet. */
-  static async build (buildApp: BuildApp, limits: ClientLimits = CLIENT_LIMIT_DEFAULTS): Promise<AppServer> {
+  static async build (buildApp: BuildApp, limits: ClientLimits = CLIENT_LIMIT_DEFAULTS, prepare?: (app: LaunchableApp) => void): Promise<AppServer> {
     const app: unknown = await buildApp()
     if (!isLaunchable(app)) throw new FDK_CLUSTER_BUILD_APP_INVALID('returned something that is not a Fastify instance')
+    prepare?.(app) // hooks and routes of the launcher (metrics, health) go in before ready()
     await app.ready()
     return new AppServer(app, limits)
   }

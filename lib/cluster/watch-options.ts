@@ -100,7 +100,7 @@ function overload (bad: Bad, value: unknown): NormalizedOverload | undefined {
 }
 
 /** Validates the watching options; `bad` makes the launcher's coded error. */
-export function normalizeWatchOptions (options: WatchOptions, port: number, host: string | undefined, bad: Bad): NormalizedWatchOptions {
+export function normalizeWatchOptions (options: WatchOptions, port: number, host: string | undefined, processes: number, bad: Bad): NormalizedWatchOptions {
   const socket = options.controlSocket
   let controlSocket: string | false
   if (socket === false) controlSocket = false
@@ -110,7 +110,7 @@ export function normalizeWatchOptions (options: WatchOptions, port: number, host
   const workerTimeoutMs = whole(bad, 'workerTimeoutMs', options.workerTimeoutMs, DEFAULT_WORKER_TIMEOUT_MS, 0)
   if (workerTimeoutMs !== 0 && workerTimeoutMs < MIN_WORKER_TIMEOUT_MS) throw bad('workerTimeoutMs', workerTimeoutMs, `0 (never) or at least ${MIN_WORKER_TIMEOUT_MS}`)
   const metricsPort = options.metricsPort === undefined ? undefined : whole(bad, 'metricsPort', options.metricsPort, 0, 0, 65535)
-  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw bad('metricsPort', metricsPort, 'a port other than the public one')
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort >= port && metricsPort < port + processes) throw bad('metricsPort', metricsPort, 'a port other than the public one(s)')
   const metricsHost = options.metricsHost ?? '127.0.0.1'
   if (typeof metricsHost !== 'string' || metricsHost === '') throw bad('metricsHost', metricsHost, 'a non-empty string')
   const healthPath = options.healthPath

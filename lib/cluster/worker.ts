@@ -8,6 +8,7 @@ import { AppServer, type BuildApp } from './server.js'
 import { openFilesWarning, readOpenFileLimit } from './limits.js'
 import { workerTitle } from './supervisor.js'
 import { RequestTracker, Sampler, startHeartbeat } from './heartbeat.js'
+import type { WorkerMetrics } from './metrics.js'
 
 /** The pino methods launch() uses; any pino logger (e.g. `app.log`) fits. */
 export interface Logger {
@@ -70,6 +71,22 @@ export function handleSignals (log: Logger, stop: () => Promise<void>, force: ()
 }
 
 /* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+/** A drained worker's last counts, so the primary's sums lose nothing; waits for the ack (at most 1 s). */
+async function sendFinalMetrics (metrics: WorkerMetrics | undefined): Promise<void> {
+  if (metrics === undefined || !process.connected) return
+  const snapshot = await metrics.snapshot()
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1_000)
+    process.on('message', (message: { fdk?: string }) => {
+      if (message?.fdk === 'metrics-ack') {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    process.send!({ fdk: 'metrics', final: true, metrics: snapshot })
+  })
+}
+
 export async function runWorker (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
   const slot = Number(process.env.FDK_CLUSTER_TASK_ID)
   const port = Number(process.env.FDK_CLUSTER_PORT)
@@ -83,8 +100,11 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   let server: AppServer
   let bound: number
   let tracker: RequestTracker
+  let metrics: WorkerMetrics | undefined
   try {
-    server = await AppServer.build(buildApp, settings.clientLimits)
+    // prom-client is loaded only when metrics are on.
+    if (settings.metricsPort !== undefined) metrics = new (await import('./metrics.js')).WorkerMetrics(slot)
+    server = await AppServer.build(buildApp, settings.clientLimits, (app) => metrics?.instrument(app))
     tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
@@ -98,8 +118,9 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   }
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    stopping ??= server.drain(settings.shutdownTimeoutMs).then((clean) => {
+    stopping ??= server.drain(settings.shutdownTimeoutMs).then(async (clean) => {
       server.app.log.info({ taskId: slot, clean }, 'worker drained')
+      await sendFinalMetrics(metrics)
       process.exit(0)
     }, (error: unknown) => {
       server.app.log.error({ err: error, taskId: slot }, 'worker failed to close')
@@ -107,8 +128,11 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
     })
     return stopping
   }
-  process.on('message', (message: { fdk?: string }) => {
+  process.on('message', (message: { fdk?: string, id?: number }) => {
     if (message?.fdk === 'stop') stop()
+    else if (message?.fdk === 'metrics-req' && metrics !== undefined) {
+      metrics.snapshot().then((snapshot) => { if (process.connected) process.send!({ fdk: 'metrics', id: message.id, metrics: snapshot }) })
+    }
   })
   process.on('SIGTERM', () => { stop() })
   // The IPC channel closes when the primary dies, however it died: never an orphan.

@@ -78,22 +78,44 @@ export interface StoreOptions {
 /** `directory`: a directory inside the root (403, or its default file); 403: a traversal. */
 export type OpenResult = StaticFile | 403 | 404 | 'directory'
 
+// Every store of this process, for the launcher's metrics (lib/cluster/metrics.ts);
+// on globalThis so a second copy of this module (lib/ and dist/) shares it.
+const STORES = Symbol.for('fastify-deploy-kit.staticStores')
+const storeHolder = globalThis as { [STORES]?: Set<StaticStore> }
+
+/** The live stores (added when created, removed by close()). */
+export function staticStores (): Set<StaticStore> {
+  storeHolder[STORES] ??= new Set()
+  return storeHolder[STORES]
+}
+
 export class StaticStore {
   readonly options: StoreOptions
   /** Bytes held by memory copies and their variants. */
   memoryUsed = 0
+  /** Answered from memory with no disk check / had to look at the disk. */
+  hits = 0
+  misses = 0
   private readonly files = new Map<string, StaticFile>()
   private readonly loading = new Map<string, Promise<OpenResult>>()
   private readonly urlVersions = new Map<string, { signature: string, version: string }>()
 
   constructor (options: StoreOptions) {
     this.options = options
+    staticStores().add(this)
+  }
+
+  /** Leaves the metrics' list (the plugin's onClose). */
+  close (): void {
+    staticStores().delete(this)
   }
 
   /** The hot path: a memory copy that needs no check (production only). */
   hot (path: string): StaticFile | undefined {
     const file = this.files.get(path)
-    return file !== undefined && file.body !== null && this.options.hashCache ? file : undefined
+    if (file === undefined || file.body === null || !this.options.hashCache) return undefined
+    this.hits++
+    return file
   }
 
   /** Finds, checks and (when needed) loads the file a client asked for. */
@@ -103,6 +125,7 @@ export class StaticStore {
     const path = normal.path
     const known = this.hot(path)
     if (known !== undefined) return known
+    this.misses++
     const pending = this.loading.get(path)
     if (pending !== undefined) return await pending
     const load = this.check(path).finally(() => this.loading.delete(path))
