@@ -146,6 +146,11 @@ export const FDK_AUTH_REQUIRED = createError(
   'Authentication required',
   403
 )
+export const FDK_AUTH_USER_NOT_LOADED = createError(
+  'FDK_AUTH_USER_NOT_LOADED',
+  'request.currentUser was read while the async getCurrentUser had not finished: await request.loadCurrentUser() first (or use app.authenticated)',
+  500
+)
 // PROXY: xheaders (lib/proxy.ts).
 export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(
   'FDK_PROXY_TRUST_PROXY_CONFLICT',
