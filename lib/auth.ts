@@ -1,8 +1,11 @@
 // loginUrl and authenticated: Tornado's `login_url` setting, `current_user`
-// and the `@authenticated` decorator. `getCurrentUser(request)` (sync or async)
-// is resolved once per request into `request.currentUser`; the
-// `fastify.authenticated` preHandler sends an anonymous GET/HEAD to `loginUrl`
-// with `next`, and answers any other method with 403.
+// and the `@authenticated` decorator. `getCurrentUser(request)` (sync or
+// async) runs only when something asks for the user (`authenticated`,
+// `request.currentUser`, `request.loadCurrentUser()`, an `_xsrf` cookie being
+// issued), at most once per request, as Tornado's lazy `current_user`: a
+// request that never asks pays nothing, not even the signed-cookie check.
+// The `fastify.authenticated` preHandler sends an anonymous GET/HEAD to
+// `loginUrl` with `next`, and answers any other method with 403.
 // Fail closed: `authenticated` exists whenever this plugin (or the umbrella)
 // is registered, so a route can never end up public because a decorator was
 // missing; without `getCurrentUser` everyone is anonymous.
@@ -10,14 +13,25 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { invalid, optionalString } from './settings.js'
 import { sendErrorResponse } from './error-response.js'
-import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED } from './errors.js'
+import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED, FDK_AUTH_USER_NOT_LOADED } from './errors.js'
 import { loginRedirectLocation } from './auth/login-url.js'
 
-export type GetCurrentUser = (request: FastifyRequest) => unknown
+/**
+ * Augment this interface to type `request.currentUser` and `getCurrentUser`
+ * (as @fastify/jwt's `FastifyJWT` types its user):
+ * `declare module 'fastify-deploy-kit' { interface DeployKitAuth { user: { name: string } } }`.
+ */
+export interface DeployKitAuth {}
+
+/** The app's user type: `DeployKitAuth['user']` once augmented, `unknown` before. */
+export type CurrentUser = DeployKitAuth extends { user: infer User } ? User : unknown
+
+/** Returns the request's user, or a falsy value (or a promise of either) for an anonymous request. */
+export type GetCurrentUser = (request: FastifyRequest) => CurrentUser | null | undefined | false | PromiseLike<CurrentUser | null | undefined | false>
 
 export interface AuthOptions {
   /** Where `authenticated` redirects anonymous GET/HEAD requests (Tornado `login_url`). Default none. */
-  loginUrl?: string
+  loginUrl?: string | undefined
   /** Returns the request's user, or a promise of it; falsy means anonymous (Tornado `get_current_user`). Default: always anonymous. */
   getCurrentUser?: GetCurrentUser
 }
@@ -28,8 +42,15 @@ declare module 'fastify' {
     authenticated: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }
   interface FastifyRequest {
-    /** What `getCurrentUser` returned for this request (null when anonymous or not yet resolved). Tornado `current_user`. */
-    currentUser: unknown
+    /**
+     * What `getCurrentUser` returned for this request, or null when anonymous
+     * (Tornado `current_user`). Computed on first read. When `getCurrentUser`
+     * is async, `await request.loadCurrentUser()` (or `authenticated`) first:
+     * reading it before throws FDK_AUTH_USER_NOT_LOADED.
+     */
+    currentUser: CurrentUser | null
+    /** Runs `getCurrentUser` (at most once per request) and resolves to the user or null; sync or async alike. */
+    loadCurrentUser: () => Promise<CurrentUser | null>
   }
 }
 
@@ -50,7 +71,21 @@ export function normalizeAuthOptions (options: AuthOptions): NormalizedAuthOptio
 
 const kUser = Symbol('fastify-deploy-kit.currentUser')
 const UNRESOLVED = Symbol('unresolved')
+
+/** An async getCurrentUser still running, or the way it failed; its promise never rejects. */
+class Pending {
+  error: { cause: unknown } | undefined
+  readonly done: Promise<void>
+  constructor (promise: PromiseLike<unknown>, settle: (user: unknown) => void) {
+    this.done = Promise.resolve(promise).then(settle, (error: unknown) => { this.error = { cause: error } })
+  }
+}
+
 type AuthRequest = FastifyRequest & { [kUser]: unknown }
+
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
 
 /** Why `loginUrl` without `getCurrentUser` is almost surely a mistake: every login ends where it started. */
 export const LOGIN_LOOP_WARNING = 'Setting "loginUrl" is set without "getCurrentUser": every request is anonymous, so every ' +
@@ -75,30 +110,38 @@ const auth: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
     process.emitWarning(LOGIN_LOOP_WARNING, { code: 'FDK_AUTH_NO_CURRENT_USER' })
   }
 
+  /** The user, or the Pending of an async getCurrentUser; calls getCurrentUser at most once per request. */
+  function start (request: AuthRequest): unknown {
+    const known = request[kUser]
+    if (known !== UNRESOLVED) return known
+    if (getCurrentUser === undefined) return (request[kUser] = null)
+    const result = getCurrentUser(request)
+    if (!isThenable(result)) return (request[kUser] = result ?? null)
+    const pending = new Pending(result, (user) => { request[kUser] = user ?? null })
+    request[kUser] = pending
+    return pending
+  }
+
   fastify.decorateRequest(kUser, UNRESOLVED)
   fastify.decorateRequest('currentUser', {
     getter (this: AuthRequest) {
-      return this[kUser] === UNRESOLVED ? null : this[kUser]
+      const user = start(this)
+      if (!(user instanceof Pending)) return user
+      if (user.error !== undefined) throw user.error.cause
+      throw new FDK_AUTH_USER_NOT_LOADED()
     }
   })
-
-  /** Calls getCurrentUser at most once per request; later calls reuse the answer. */
-  async function resolveCurrentUser (request: FastifyRequest): Promise<unknown> {
-    const state = request as AuthRequest
-    if (state[kUser] === UNRESOLVED) {
-      state[kUser] = getCurrentUser === undefined ? null : ((await getCurrentUser(request)) ?? null)
-    }
-    return state[kUser]
-  }
-
-  // Resolved before every handler, so `request.currentUser` is a plain value
-  // there even when getCurrentUser is async.
-  if (getCurrentUser !== undefined) {
-    fastify.addHook('preHandler', async (request) => { await resolveCurrentUser(request) })
-  }
+  fastify.decorateRequest('loadCurrentUser', async function loadCurrentUser (this: FastifyRequest): Promise<unknown> {
+    const request = this as AuthRequest
+    const user = start(request)
+    if (!(user instanceof Pending)) return user
+    await user.done
+    if (user.error !== undefined) throw user.error.cause
+    return request[kUser]
+  })
 
   async function authenticated (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    if (await resolveCurrentUser(request)) return
+    if (await request.loadCurrentUser()) return
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return sendErrorResponse(request, reply, new FDK_AUTH_REQUIRED())
     }

@@ -3,7 +3,7 @@
 // text-like types and only bodies of at least 1000 bytes are compressed.
 // Static files are not touched here: lib/static.ts serves its own precompressed
 // variants and opts its routes out, so nothing is compressed twice.
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './settings.js'
@@ -16,6 +16,9 @@ export interface CompressOptions {
 }
 
 export const COMPRESS_SETTING_NAMES = ['compressResponse'] as const
+
+/** Methods whose request body Fastify never reads. */
+const BODYLESS = new Set(['GET', 'HEAD', 'TRACE'])
 
 /** nginx's `gzip_min_length 1000` from the seed configuration. */
 export const DEFAULT_COMPRESS_THRESHOLD = 1000
@@ -30,13 +33,51 @@ export function normalizeCompressOptions (options: CompressOptions): FastifyComp
   return { threshold: DEFAULT_COMPRESS_THRESHOLD, customTypes: COMPRESSIBLE_TYPES, ...requirePlainObject('compressResponse', value) }
 }
 
+type OnSend = onSendHookHandler<unknown>
+const asList = <T>(value: T | T[] | undefined): T[] => value === undefined ? [] : Array.isArray(value) ? value : [value]
+
+/**
+ * Wraps @fastify/compress's onSend so a string or Buffer body below the
+ * threshold is passed on at once: @fastify/compress looks at the headers and
+ * negotiates Accept-Encoding first and only then at the size.
+ */
+function skipSmallBodies (onSend: OnSend, threshold: number): OnSend {
+  return function compressUnlessSmall (this: FastifyInstance, request, reply, payload, done) {
+    // A UTF-16 length times 3 bounds the UTF-8 byte length from above.
+    if (payload === null || payload === undefined || (typeof payload === 'string' && (payload.length * 3 < threshold || Buffer.byteLength(payload) < threshold)) ||
+      (Buffer.isBuffer(payload) && payload.length < threshold)) return done(null, payload)
+    return (onSend as (...args: unknown[]) => unknown).call(this, request, reply, payload, done)
+  } as OnSend
+}
+
 const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) => {
   const compressOptions = normalizeCompressOptions(options)
   if (compressOptions === false) return
   // Two @fastify/compress would compress every response twice; Fastify only
   // says "decorator 'compress' has already been added" (and crashes, uncaught).
   if (fastify.hasReplyDecorator('compress')) throw new FDK_COMPRESS_ALREADY_REGISTERED('before')
-  await fastify.register(fastifyCompress, { global: true, ...compressOptions })
+  const settings = { global: true, ...compressOptions }
+  // Before @fastify/compress's onRoute hook: a route that only takes bodyless
+  // methods (GET, HEAD, TRACE: Fastify never reads their body) gets no request
+  // decompression hook, and the route's onSend hooks are noted so the one
+  // @fastify/compress adds can be told apart afterwards.
+  const before = new WeakMap<object, Set<unknown>>()
+  fastify.addHook('onRoute', (route) => {
+    const methods = asList(route.method)
+    if (route.decompress === undefined && methods.every((method) => BODYLESS.has(method))) route.decompress = false
+    before.set(route, new Set(asList(route.onSend)))
+  })
+  await fastify.register(fastifyCompress, settings)
+  // With these options @fastify/compress may answer a small body too (an
+  // error payload, an inflated one): then its onSend is left as it is.
+  const wrap = settings.onUnsupportedEncoding === undefined && settings.inflateIfDeflated !== true
+  const threshold = settings.threshold ?? DEFAULT_COMPRESS_THRESHOLD
+  fastify.addHook('onRoute', (route) => {
+    const known = before.get(route)
+    // A route with its own compress options has its own threshold: left as it is.
+    if (!wrap || known === undefined || route.compress !== undefined || route.onSend === undefined) return
+    route.onSend = asList(route.onSend).map((hook) => known.has(hook) ? hook : skipSmallBodies(hook, threshold))
+  })
   // An app registering @fastify/compress after the kit: its first act is
   // decorateReply('compress'), which would throw inside its plugin and crash
   // the process. Noted here instead, and refused before start-up completes.

@@ -25,7 +25,7 @@ export * from './cookie/python-cookie.js'
 
 export interface CookieOptions {
   /** Signing secret (≥ 32 bytes), or key versions mapped to secrets for rotation; Tornado `cookie_secret`. Default none. */
-  cookieSecret?: string | Readonly<Record<number, string>>
+  cookieSecret?: string | Readonly<Record<number, string>> | undefined
   /** Key version that signs new cookies; required with a record secret; Tornado `key_version`. Default none. */
   keyVersion?: number
   /** Development mode: a weak or placeholder secret only logs a warning. Default false. */

@@ -1,6 +1,31 @@
 // Every coded error the package throws, grouped by area. docs/errors.md lists
 // the same codes; test/errors.test.ts keeps the two in step.
-import createError from '@fastify/error'
+import fastifyCreateError from '@fastify/error'
+
+/** What every FDK_* error is: @fastify/error's FastifyError with its code and status. */
+export interface DeployKitError<C extends string = string, SC extends number = number> extends Error {
+  code: C
+  name: string
+  statusCode: SC
+}
+
+/** The class of one coded error: `new FDK_X(...args)` or `FDK_X(...args)`, and `instanceof FDK_X`. */
+export interface DeployKitErrorConstructor<C extends string = string, SC extends number = number> {
+  new (...args: [unknown?, unknown?, unknown?]): DeployKitError<C, SC>
+  (...args: [unknown?, unknown?, unknown?]): DeployKitError<C, SC>
+  readonly prototype: DeployKitError<C, SC>
+}
+
+// @fastify/error's createError, typed with the interfaces above: its own type,
+// `createError.FastifyErrorConstructor`, is a namespace that a user's
+// `moduleResolution: "bundler"` cannot reach through the default import
+// ("Cannot find namespace 'createError'" in dist/errors.d.ts; with
+// skipLibCheck every FDK_* class silently became `any`).
+function createError<C extends string, SC extends number> (
+  code: C, message: string, statusCode: SC, Base?: ErrorConstructor
+): DeployKitErrorConstructor<C, SC> {
+  return fastifyCreateError(code, message, statusCode, Base) as unknown as DeployKitErrorConstructor<C, SC>
+}
 
 // SETTINGS: mistakes in what was passed to register(); thrown at registration.
 export const FDK_SETTINGS_UNKNOWN = createError(
@@ -120,6 +145,11 @@ export const FDK_AUTH_REQUIRED = createError(
   'FDK_AUTH_REQUIRED',
   'Authentication required',
   403
+)
+export const FDK_AUTH_USER_NOT_LOADED = createError(
+  'FDK_AUTH_USER_NOT_LOADED',
+  'request.currentUser was read while the async getCurrentUser had not finished: await request.loadCurrentUser() first (or use app.authenticated)',
+  500
 )
 // PROXY: xheaders (lib/proxy.ts).
 export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(

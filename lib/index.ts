@@ -26,6 +26,7 @@ export {
 export type { CookieSecret, SecretKey, CreateSignedValueOptions, DecodeSignedValueOptions } from './cookie.js'
 export { fastifyDeployXsrf, fastifyDeployAuth }
 export type { XsrfOptions, AuthOptions }
+export type { DeployKitAuth, CurrentUser, GetCurrentUser } from './auth.js'
 
 export { fastifyDeployProxy }
 export type { ProxyOptions, XheadersOptions }
@@ -76,8 +77,10 @@ const PARTS: Part[] = [
   },
   {
     // Before auth: a request that fails the XSRF check never runs getCurrentUser.
+    // xsrfCookies: false still registers it, without the check: xsrfToken()
+    // and xsrfFormHtml() keep working, as Tornado's do (docs/xsrf.md).
     names: XSRF_SETTING_NAMES,
-    wanted: (s) => optionalBoolean('xsrfCookies', s.xsrfCookies, false),
+    wanted: (s) => optionalBoolean('xsrfCookies', s.xsrfCookies, false) || s.xsrfCookies === false,
     register: (fastify, s) => fastify.register(fastifyDeployXsrf, pick(s, XSRF_SETTING_NAMES))
   },
   {

@@ -14,6 +14,28 @@ declare module 'fastify' {
   }
 }
 
+/** A string Handlebars writes unescaped: its escapeExpression returns `toHTML()` as is (Handlebars.SafeString's contract). */
+class TemplateHtml extends String {
+  toHTML (): string {
+    return this.valueOf()
+  }
+}
+
+/**
+ * HTML a template helper returns, marked safe for the engine that calls it,
+ * so `{{ xsrfFormHtml() }}` renders as HTML while everything else stays
+ * escaped. nunjucks calls a helper with its template Context as `this`; the
+ * environment's own `safe` filter makes the SafeString its autoescape lets
+ * through (an instanceof check, so only nunjucks' own class works).
+ * Handlebars duck-types `toHTML()`. EJS, eta and pug have no such marker:
+ * their raw tags (`<%-`, `<%~`, `!{}`) output it (docs/locals.md).
+ */
+export function templateHtml (caller: unknown, html: string): unknown {
+  const env = (caller as { env?: { getFilter?: (name: string) => unknown } } | null | undefined)?.env
+  if (typeof env?.getFilter === 'function') return (env.getFilter('safe') as (value: string) => unknown)(html)
+  return new TemplateHtml(html)
+}
+
 const kFactories = Symbol('fastify-deploy-kit.localFactories')
 const kLocals = Symbol('fastify-deploy-kit.locals')
 

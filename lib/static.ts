@@ -12,7 +12,7 @@ import { addTemplateLocal } from './locals.js'
 import { normalizeStaticOptions, type StaticOptions } from './static/options.js'
 import { normalizeRequestPath } from './static/request-path.js'
 import {
-  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type CachePolicy
+  IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, planResponse, type CachePolicy, type RequestFacts
 } from './static/response.js'
 import { BackgroundCompressor, signatureOf, type DiskVariant } from './static/precompressed.js'
 import { StaticStore, type StaticFile } from './static/store.js'
@@ -39,27 +39,35 @@ function cacheControlFor (policy: CachePolicy, aliasMaxAge: number): string {
   return REVALIDATE_CACHE_CONTROL
 }
 
-async function sendFile (
-  request: FastifyRequest, reply: FastifyReply, store: StaticStore, found: StaticFile, cacheControl: string
-): Promise<FastifyReply> {
+function requestFacts (request: FastifyRequest): RequestFacts {
   // Node joins repeated lines of these headers into one string (only Set-Cookie stays an array).
   const headers = request.headers
-  const facts = {
+  return {
     ifNoneMatch: headers['if-none-match'],
     ifModifiedSince: headers['if-modified-since'],
     range: headers.range,
     acceptEncoding: headers['accept-encoding']
   }
+}
+
+/** A memory copy, answered synchronously: no promise, no await on the hot path. */
+function sendMemoryFile (request: FastifyRequest, reply: FastifyReply, file: StaticFile & { body: Buffer }, cacheControl: string): FastifyReply {
+  const plan = planResponse(file, requestFacts(request), cacheControl)
+  reply.code(plan.status).headers(plan.headers)
+  if (plan.body === 'none') return reply.send()
+  const bytes = plan.body === 'full'
+    ? (plan.encoding === 'identity' ? file.body : file.variants[plan.encoding] as Buffer)
+    : file.body.subarray(plan.body.start, plan.body.end + 1)
+  return reply.send(bytes)
+}
+
+async function sendFile (
+  request: FastifyRequest, reply: FastifyReply, store: StaticStore, found: StaticFile, cacheControl: string
+): Promise<FastifyReply> {
+  if (found.body !== null) return sendMemoryFile(request, reply, found as StaticFile & { body: Buffer }, cacheControl)
+  const facts = requestFacts(request)
   let file = found
   let plan = planResponse(file, facts, cacheControl)
-  if (file.body !== null) {
-    reply.code(plan.status).headers(plan.headers)
-    if (plan.body === 'none') return await reply.send()
-    const bytes = plan.body === 'full'
-      ? (plan.encoding === 'identity' ? file.body : file.variants[plan.encoding] as Buffer)
-      : file.body.subarray(plan.body.start, plan.body.end + 1)
-    return await reply.send(bytes)
-  }
   // A streamed file: identity from the file, or a checked compressed copy on disk.
   let handle: FileHandle | undefined
   while (plan.body === 'full' && plan.encoding !== 'identity') {
@@ -168,21 +176,29 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
       return reply
     }
     if (found === 403 || found === 'directory') throw new FDK_STATIC_FORBIDDEN()
-    let chosen = policy
-    if (chosen === undefined) {
-      const version = (request.query as Record<string, unknown>).v
-      chosen = version === found.version || version === found.digest || settings.bundler?.immutable.has(found.path) === true
-        ? 'immutable'
-        : 'revalidate'
-    }
-    return await sendFile(request, reply, store, found, cacheControlFor(chosen, settings.aliasMaxAge))
+    return await sendFile(request, reply, store, found, cacheControlFor(policy ?? versionPolicy(request, found), settings.aliasMaxAge))
+  }
+
+  /** Immutable only when `?v=` names the current bytes (or the bundler hashed the name). */
+  function versionPolicy (request: FastifyRequest, found: StaticFile): CachePolicy {
+    const version = (request.query as Record<string, unknown>).v
+    return version === found.version || version === found.digest || settings.bundler?.immutable.has(found.path) === true
+      ? 'immutable'
+      : 'revalidate'
   }
 
   fastify.route({
     method: ['GET', 'HEAD'],
     url: settings.prefix + '*',
     compress: false,
-    handler: (request, reply) => serve(request, reply, (request.params as Record<string, string>)['*'] as string, undefined)
+    // The hot path (production, a file already in memory) stays synchronous,
+    // as a bare route returning a Buffer is; everything else goes through serve().
+    handler: (request, reply) => {
+      const requested = (request.params as Record<string, string>)['*'] as string
+      const hot = store.hot(requested)
+      if (hot === undefined) return serve(request, reply, requested, undefined)
+      return sendMemoryFile(request, reply, hot as StaticFile & { body: Buffer }, cacheControlFor(versionPolicy(request, hot), settings.aliasMaxAge))
+    }
   })
   // @fastify/static's reply.sendFile(path): a file of staticPath from any
   // route, with the same checks, headers, Range and conditional requests

@@ -7,11 +7,11 @@
 // No @fastify/cookie: its hooks would parse every cookie of every request to
 // read one, so the `_xsrf` cookie is read from the raw header when a check or
 // a token needs it and written as a Set-Cookie header of its own.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { stringifySetCookie, type SetCookie } from 'cookie'
 import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './settings.js'
-import { addTemplateLocal } from './locals.js'
+import { addTemplateLocal, templateHtml } from './locals.js'
 import { registerFormParsers } from './form-bodies.js'
 import { sendErrorResponse } from './error-response.js'
 import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './errors.js'
@@ -140,6 +140,20 @@ function cookieToken (request: XsrfRequest): RawXsrfToken | null {
   return request[kCookie]
 }
 
+/**
+ * Whether the request has a current user, for the logged-in cookie lifetime.
+ * Reading it runs a sync getCurrentUser, as Tornado's lazy current_user does;
+ * an async one not loaded yet counts as anonymous (a session cookie), as in
+ * Tornado when prepare() has not set current_user.
+ */
+function signedIn (request: XsrfRequest): boolean {
+  try {
+    return Boolean(request.currentUser)
+  } catch {
+    return false
+  }
+}
+
 /** A form field as a string: plain, or @fastify/multipart's `{ value }` (attachFieldsToBody: true); files are ignored. */
 function fieldText (field: unknown): string | undefined {
   if (typeof field === 'string') return field
@@ -203,7 +217,7 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
     // into the shared settings dict, so every later anonymous cookie got it too.
     const secure = settings.cookie.secure === 'auto' ? request.protocol === 'https' : settings.cookie.secure
     const cookie: SetCookie = { ...settings.cookie, name: XSRF_COOKIE_NAME, value: token, secure }
-    const expiresDays = settings.expiresDays ?? (cookie.maxAge === undefined && request.currentUser ? LOGGED_IN_EXPIRES_DAYS : undefined)
+    const expiresDays = settings.expiresDays ?? (cookie.maxAge === undefined && signedIn(request) ? LOGGED_IN_EXPIRES_DAYS : undefined)
     if (expiresDays !== undefined) cookie.expires = new Date(now + expiresDays * DAY_MS)
     // Tornado never percent-encodes the value and never decodes it: `|` must
     // stay `|` on the wire (the cookie package's default encoder writes %7C).
@@ -216,17 +230,49 @@ const xsrf: FastifyPluginAsync<XsrfOptions> = async (fastify, options) => {
     return xsrfFormHtml(this.xsrfToken())
   })
   addTemplateLocal(fastify, 'xsrfToken', (reply) => () => reply.xsrfToken())
-  addTemplateLocal(fastify, 'xsrfFormHtml', (reply) => () => reply.xsrfFormHtml())
+  addTemplateLocal(fastify, 'xsrfFormHtml', (reply) => function (this: unknown) { return templateHtml(this, reply.xsrfFormHtml()) })
 
   if (!settings.check) return
-  // preHandler: after every body parser, including @fastify/multipart's preValidation.
-  fastify.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.is404) return done()
+  function check (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // A route may take GET and POST alike: only the unsafe request is checked.
+    if (SAFE_METHODS.has(request.method)) return done()
     const failure = checkXsrf(request)
-    // The opt-out is read only on failure: request.routeOptions builds a new object per call.
-    if (failure === null || request.routeOptions.config.xsrf === false) return done()
+    if (failure === null) return done()
     sendErrorResponse(request, reply, failure as Error & { code: string, statusCode: number })
+  }
+  if (hasUnsafeRoute(fastify)) {
+    // Routes declared before this plugin ran (`app.post()` right after an
+    // un-awaited `app.register()`) never reach an onRoute hook: check every
+    // request of the context rather than leave them open. preHandler: after
+    // every body parser, including a @fastify/multipart registered after us.
+    fastify.log.warn({ code: 'FDK_XSRF_GLOBAL_CHECK' }, 'routes with unsafe methods were declared before the XSRF plugin: checking every request (await the registration, before any route, to check only the routes that need it)')
+    fastify.addHook('preHandler', function xsrfCheckAll (request, reply, done) {
+      if (request.is404 || request.routeOptions.config.xsrf === false) return done()
+      check(request, reply, done)
+    })
+    return
+  }
+  // Attached only to routes that accept an unsafe method, so a GET route pays
+  // nothing. preValidation, after every route-level one: the body is parsed
+  // (@fastify/multipart's attachFieldsToBody runs in a preValidation hook of
+  // its context, before the route's), and no preHandler (the app's own, or
+  // `authenticated`) runs for a forged request, as Tornado checks before prepare().
+  fastify.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.every((method) => SAFE_METHODS.has(method)) || route.config?.xsrf === false) return
+    const existing = route.preValidation
+    route.preValidation = existing === undefined ? [check] : [...(Array.isArray(existing) ? existing : [existing]), check]
   })
+}
+
+/** Whether the router already holds a route taking a method other than GET, HEAD or OPTIONS. */
+function hasUnsafeRoute (fastify: FastifyInstance): boolean {
+  // printRoutes is the public view of the router; each route line ends with `(METHOD, ...)`.
+  for (const line of fastify.printRoutes({ commonPrefix: false }).split('\n')) {
+    const methods = /\(([A-Z, -]+)\)$/.exec(line)?.[1]
+    if (methods !== undefined && methods.split(', ').some((method) => !SAFE_METHODS.has(method))) return true
+  }
+  return false
 }
 
 export default fp(xsrf, { fastify: '5.x', name: 'fastify-deploy-kit/xsrf' })

@@ -7,11 +7,14 @@ import { formEncode, loginRedirectLocation } from '../lib/auth/login-url.js'
 interface RedirectVector { login_url: string, method: string, request_uri: string, host: string, status: number, location: string | null }
 const vectors = JSON.parse(readFileSync(new URL('./fixtures/auth/tornado-vectors.json', import.meta.url), 'utf8')) as { authenticated_redirects: RedirectVector[] }
 
-async function build (t: Test, options: AuthOptions, fastifyOptions: Record<string, unknown> = {}): Promise<FastifyInstance> {
+async function build (t: Test, options: AuthOptions, fastifyOptions: Record<string, unknown> = {}, routes?: (app: FastifyInstance) => void): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions)
   await app.register(auth, options)
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], url: '/*', preHandler: app.authenticated, handler: async (request) => ({ user: request.currentUser }) })
   app.get('/open', async (request) => ({ user: request.currentUser }))
+  app.get('/loaded', async (request) => ({ user: await request.loadCurrentUser(), again: request.currentUser }))
+  app.get('/plain', async () => 'no user needed')
+  routes?.(app)
   t.teardown(() => app.close())
   await app.ready()
   return app
@@ -42,9 +45,64 @@ t.test('a logged-in user passes, and request.currentUser holds what getCurrentUs
       t.equal(response.statusCode, 200)
       t.same(response.json(), { user: 'ann' })
     }
-    t.same((await app.inject({ url: '/open', headers: { 'x-user': 'bob' } })).json(), { user: 'bob' }, 'on open routes too')
-    t.same((await app.inject({ url: '/open' })).json(), { user: null }, 'null when anonymous')
+    t.same((await app.inject({ url: '/loaded', headers: { 'x-user': 'bob' } })).json(), { user: 'bob', again: 'bob' }, 'on open routes, after loadCurrentUser()')
+    t.same((await app.inject({ url: '/loaded' })).json(), { user: null, again: null }, 'null when anonymous')
   }
+  const sync = await build(t, { loginUrl: '/login', getCurrentUser: (request) => request.headers['x-user'] })
+  t.same((await sync.inject({ url: '/open', headers: { 'x-user': 'bob' } })).json(), { user: 'bob' }, 'a sync getCurrentUser is read directly, as Tornado\'s current_user')
+  t.same((await sync.inject({ url: '/open' })).json(), { user: null })
+})
+
+t.test('getCurrentUser runs only when something asks for the user, and at most once per request', async (t) => {
+  for (const kind of ['sync', 'async'] as const) {
+    let calls = 0
+    const getCurrentUser = kind === 'sync' ? () => { calls++; return 'ann' } : async () => { calls++; return 'ann' }
+    const app = await build(t, { loginUrl: '/login', getCurrentUser }, {}, (app) => {
+      app.get('/twice', { preHandler: app.authenticated }, async (request) => {
+        const first = await request.loadCurrentUser()
+        return { first, second: await request.loadCurrentUser(), third: request.currentUser }
+      })
+    })
+    t.equal((await app.inject('/plain')).body, 'no user needed')
+    t.equal(calls, 0, `${kind}: a request that never asks runs no getCurrentUser`)
+    t.same((await app.inject('/twice')).json(), { first: 'ann', second: 'ann', third: 'ann' })
+    t.equal(calls, 1, `${kind}: authenticated, two loads and a read share one call`)
+  }
+})
+
+t.test('an async getCurrentUser read before it is loaded is a coded 500, never a silent anonymous', async (t) => {
+  const logs: string[] = []
+  const app = await build(t, { loginUrl: '/login', getCurrentUser: async () => 'ann' }, { logger: { level: 'error', stream: { write: (line: string) => logs.push(line) } } })
+  const response = await app.inject('/open')
+  t.equal(response.statusCode, 500)
+  t.match(logs.join(''), /FDK_AUTH_USER_NOT_LOADED/)
+})
+
+t.test('Tornado\'s async prepare(): a preHandler that loads the user makes request.currentUser a plain value in every handler', async (t) => {
+  const app = await build(t, { loginUrl: '/login', getCurrentUser: async (request) => request.headers['x-user'] }, {}, (app) => {
+    app.register(async (site) => {
+      site.addHook('preHandler', async (request) => { await request.loadCurrentUser() })
+      site.get('/site/home', async (request) => ({ user: request.currentUser }))
+    })
+  })
+  t.same((await app.inject({ url: '/site/home', headers: { 'x-user': 'ann' } })).json(), { user: 'ann' })
+})
+
+t.test('a failing getCurrentUser fails the request once, sync or async, with no unhandled rejection', async (t) => {
+  let calls = 0
+  const app = await build(t, { loginUrl: '/login', getCurrentUser: async () => { calls++; throw new Error('user store down') } }, {}, (app) => {
+    app.get('/read-then-load', async (request) => {
+      t.throws(() => request.currentUser, { code: 'FDK_AUTH_USER_NOT_LOADED' })
+      await t.rejects(request.loadCurrentUser(), { message: 'user store down' })
+      t.throws(() => request.currentUser, { message: 'user store down' }, 'the failure is kept')
+      return 'handled'
+    })
+  })
+  t.equal((await app.inject('/page')).statusCode, 500)
+  t.equal((await app.inject('/read-then-load')).body, 'handled')
+  t.equal(calls, 2, 'once per request')
+  const sync = await build(t, { loginUrl: '/login', getCurrentUser: () => { throw new Error('bad cookie store') } })
+  t.equal((await sync.inject('/open')).statusCode, 500)
 })
 
 t.test('getCurrentUser runs at most once per request', async (t) => {

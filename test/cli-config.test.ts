@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { main, type CliIo } from '../lib/cli/main.js'
 import { UPSTREAM_IDLE_TIMEOUT_S } from '../lib/cli/config/nginx.js'
 import { IDLE_GRACE_MS } from '../lib/cluster/server.js'
+import { readOpenFileLimit } from '../lib/cluster/limits.js'
+import { defaultMinfds } from '../lib/cli/supervisord.js'
 import { NGINX, PYTHON, SUPERVISORD, need, nginxCheck, run, tempDir } from './helpers/tools.js'
 
 function capture (): CliIo & { out: string, err: string } {
@@ -129,7 +131,13 @@ const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['supervisord', '--command', 'node app.js', '--prefix', 'relative'], /--prefix/],
   [['systemd'], /--command.*required/],
   [['systemd', '--command', 'node app.js'], /--command.*absolute program path/],
-  [['systemd', '--command', '/usr/bin/node app.js', '--limit-nofile', '-1'], /--limit-nofile/]
+  [['systemd', '--command', '/usr/bin/node app.js', '--limit-nofile', '-1'], /--limit-nofile/],
+  [['supervisord', '--command', 'npx deploy-kit start app.js'], /--command.*not npx \(a signal to npx does not reach the app: SIGHUP kills it and orphans the server\)/],
+  [['systemd', '--command', '/usr/bin/npx deploy-kit start app.js'], /--command.*not npx/],
+  [['systemd', '--command', '/usr/bin/npm start'], /--command.*not npm/],
+  [['supervisord', '--command', 'node app.js', '--environment-file', 'app.env'], /--environment-file.*absolute path/],
+  [['supervisord', '--command', "node app.js --name 'x'", '--environment-file', '/etc/app.env'], /--command.*without '/],
+  [['systemd', '--command', '/usr/bin/node app.js', '--environment-file', 'relative.env'], /--environment-file.*absolute path/]
 ]
 
 t.test('invalid options are usage errors: exit 2, a message naming the option, nothing on stdout', async (t) => {
@@ -145,7 +153,7 @@ t.test('supervisord: stable output that supervisord\'s own parser reads as one p
   if (!need(t, SUPERVISORD, 'supervisor')) return
   const prefix = tempDir(t, 'supervisord-cli')
   const result = await cli(['supervisord', '--command', 'node app.js', '--processes', '4', '--port', '8000',
-    '--directory', '/srv/app', '--user', 'www-data', '--shutdown-timeout', '20', '--prefix', prefix])
+    '--directory', '/srv/app', '--user', 'www-data', '--shutdown-timeout', '20', '--minfds', '50000', '--prefix', prefix])
   t.equal(result.code, 0, result.err)
   t.matchSnapshot(result.out.replaceAll(prefix, '<PREFIX>'))
   const file = join(prefix, 'supervisord.conf')
@@ -194,11 +202,36 @@ t.test('systemd: a stable template unit with LimitNOFILE, Restart=on-failure and
 })
 
 t.test('systemd: ExecReload sends SIGHUP when the command is the launcher, or with --reload', async (t) => {
-  const launcher = await cli(['systemd', '--command', '/usr/bin/npx deploy-kit start --mode ports'])
+  const launcher = await cli(['systemd', '--command', '/srv/app/node_modules/.bin/deploy-kit start app.js --mode ports'])
   t.match(launcher.out, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m)
   const forced = await cli(['systemd', '--command', '/usr/bin/node app.js', '--reload', '--limit-nofile', '65536'])
   t.match(forced.out, /^ExecReload=/m)
   t.match(forced.out, /^LimitNOFILE=65536$/m)
+})
+
+t.test('supervisord: the default minfds never exceeds the hard open-file limit supervisord cannot raise', async (t) => {
+  t.same(defaultMinfds({ soft: 1024, hard: 1048576 }), { value: 50000 })
+  t.same(defaultMinfds(null), { value: 50000 }, 'no /proc: the default')
+  t.same(defaultMinfds({ soft: 1024, hard: 20000 }), {
+    value: 20000, note: 'minfds is this host\'s hard open-file limit (50000 wanted): supervisord cannot raise it unprivileged.'
+  })
+  const result = await cli(['supervisord', '--command', 'node app.js'])
+  const hard = readOpenFileLimit()?.hard ?? Infinity
+  const minfds = Number(/^minfds=(\d+)$/m.exec(result.out)![1])
+  t.ok(minfds <= hard && minfds <= 50000, `minfds=${minfds}, hard limit ${hard}`)
+  t.equal(result.out.includes('; minfds is this host\'s hard open-file limit'), hard < 50000)
+})
+
+t.test('secrets come from an environment file the generated files name, never from the files themselves', async (t) => {
+  const supervisord = await cli(['supervisord', '--command', '/srv/app/node_modules/.bin/deploy-kit start dist/app.js', '--environment-file', '/etc/app/app.env'])
+  t.equal(supervisord.code, 0, supervisord.err)
+  t.match(supervisord.out, /^command=\/bin\/sh -c 'set -a && \. \/etc\/app\/app\.env && exec \/srv\/app\/node_modules\/\.bin\/deploy-kit start dist\/app\.js'$/m,
+    'sh reads the file and execs the app, so supervisord\'s signals reach the app itself')
+  t.match(supervisord.out, /^; Reload \(a rolling restart behind nginx\): supervisorctl -c <this file> signal HUP 'app:\*'$/m)
+  const systemd = await cli(['systemd', '--command', '/srv/app/node_modules/.bin/deploy-kit start dist/app.js', '--environment-file', '/etc/app/app.env'])
+  t.equal(systemd.code, 0, systemd.err)
+  t.match(systemd.out, /^EnvironmentFile=\/etc\/app\/app\.env$/m)
+  t.notMatch((await cli(['supervisord', '--command', 'node app.js'])).out, /signal HUP/, 'a plain node process would die on SIGHUP: no reload line')
 })
 
 t.test('nginx closes idle connections to the app before a draining worker would', async (t) => {

@@ -11,7 +11,7 @@ import { cli, killThenReload, root, startLauncher } from './helpers/launcher.js'
 
 if (need(t, NGINX, 'nginx')) {
   if (!existsSync(cli)) {
-    t.fail('dist/ is missing: run `npm run build` (npm ci does it through "prepare")')
+    t.fail('dist/ is missing: run `npm run build` (npm test does it first)')
   } else {
     t.test('the launcher behind nginx: kill a worker, then reload under load', async (t) => {
       const { first, launcher } = await startLauncher(t, 2)

@@ -38,7 +38,7 @@ let tlsPort = 0
 
 if (need(t, NGINX, 'nginx')) {
   if (!existsSync(join(root, 'dist', 'proxy.js'))) {
-    t.fail('dist/ is missing or stale: run `npm run build` (npm ci does it through "prepare"); the example app loads the built package')
+    t.fail('dist/ is missing or stale: run `npm run build` (npm test does it first); the example app loads the built package')
   } else {
     t.before(deploy)
     checks()

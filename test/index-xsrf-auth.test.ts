@@ -23,12 +23,26 @@ t.test('the umbrella turns on XSRF with xsrfCookies: true and login redirects wi
 
 t.test('without xsrfCookies or auth settings the umbrella adds neither', async (t) => {
   const app = Fastify()
-  await app.register(deployKit, { xsrfCookies: false, xsrfCookieVersion: 2 })
+  await app.register(deployKit, {})
   app.post('/', async () => 'ok')
   t.teardown(() => app.close())
   t.equal((await app.inject({ method: 'POST', url: '/' })).statusCode, 200)
   t.notOk(app.hasReplyDecorator('xsrfToken'))
   t.notOk(app.hasRequestDecorator('currentUser'))
+})
+
+t.test('xsrfCookies: false checks nothing but keeps xsrfToken() and xsrfFormHtml(), as Tornado does', async (t) => {
+  const app = Fastify()
+  await app.register(deployKit, { xsrfCookies: false, xsrfCookieVersion: 2 })
+  app.post('/', async () => 'ok')
+  app.get('/form', async (request, reply) => ({ token: reply.xsrfToken(), html: reply.xsrfFormHtml() }))
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ method: 'POST', url: '/' })).statusCode, 200, 'a POST without a token is not refused')
+  const form = await app.inject('/form')
+  const { token, html } = form.json() as { token: string, html: string }
+  t.match(token, /^2\|/)
+  t.match(html, /^<input type="hidden" name="_xsrf" value="2\|/)
+  t.match(form.headers['set-cookie'], /^_xsrf=2\|/)
 })
 
 t.test('the XSRF and auth settings are known to the umbrella, with Tornado names suggested', async (t) => {

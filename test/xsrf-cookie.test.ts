@@ -117,6 +117,14 @@ t.test('a logged-in user gets a 30-day _xsrf cookie without leaking that expiry 
     await app.register(auth, { getCurrentUser: () => 'bob' })
   })
   t.notMatch(xsrfSetCookie((await maxAge.inject('/token')).headers)!, /Expires/, 'an explicit maxAge wins')
+  // An async getCurrentUser nobody loaded: anonymous for the cookie's lifetime,
+  // as in Tornado when prepare() has not set current_user; loaded, 30 days.
+  const lazy = await build(t, {}, async (app) => {
+    await app.register(auth, { getCurrentUser: async () => 'bob' })
+    app.get('/token-loaded', async (request, reply) => { await request.loadCurrentUser(); return { token: reply.xsrfToken() } })
+  })
+  t.notMatch(xsrfSetCookie((await lazy.inject('/token')).headers)!, /Expires/, 'not loaded: a session cookie')
+  t.match(xsrfSetCookie((await lazy.inject('/token-loaded')).headers)!, /Expires/, 'loaded: the logged-in lifetime')
 })
 
 t.test('Tornado\'s issuance vectors: when a cookie is set, and which raw token and timestamp the token carries', async (t) => {

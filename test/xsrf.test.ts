@@ -174,3 +174,50 @@ t.test('403 bodies say which check failed, as JSON or as HTML for a browser, and
   t.match(failures[0], { level: 30, route: '/submit', method: 'POST', code: 'FDK_XSRF_TOKEN_MISMATCH' })
   t.notMatch(logs.join(''), secret, 'the log does not contain the token either')
 })
+
+t.test('the check runs only on routes that take an unsafe method, before any preHandler, and a GET route carries no XSRF hook', async (t) => {
+  const effects: string[] = []
+  const app = await build(t, {}, (app) => { app.addHook('preHandler', async (request) => { effects.push(request.method) }) })
+  const { cookie, token } = await issue(app)
+  effects.length = 0
+  const forged = await app.inject(withToken('POST', 'urlencoded', 'f'.repeat(32), cookie))
+  t.equal(forged.statusCode, 403)
+  t.same(effects, [], 'no preHandler (Tornado\'s prepare()) runs for a forged request')
+  t.equal((await app.inject(withToken('POST', 'urlencoded', token, cookie))).statusCode, 200)
+  t.same(effects, ['POST'])
+  const own = Fastify()
+  t.teardown(() => own.close())
+  await own.register(xsrf)
+  own.post('/own-hook', { preValidation: async () => { effects.push('own preValidation') } }, async () => ({ ok: true }))
+  own.post('/own-hooks', { preValidation: [async () => { effects.push('first') }, async () => { effects.push('second') }] }, async () => ({ ok: true }))
+  effects.length = 0
+  t.equal((await own.inject({ method: 'POST', url: '/own-hooks' })).statusCode, 403)
+  t.same(effects, ['first', 'second'], 'also after a list of them')
+  effects.length = 0
+  t.equal((await own.inject({ method: 'POST', url: '/own-hook' })).statusCode, 403)
+  t.same(effects, ['own preValidation'], 'a route\'s own preValidation runs first, the check after it')
+  const routes = app.printRoutes({ commonPrefix: false, includeHooks: true })
+  t.match(routes, /\/submit \(POST, PUT, PATCH, DELETE, GET, HEAD, OPTIONS\)\n[^\n]*\(preValidation\) \["check\(\)"\]/, 'the route taking POST has the check')
+  t.notMatch(routes, /\/token \(GET\)\n[^\n]*preValidation/, 'a GET route has none')
+  t.notMatch(routes, /\/webhook \(POST\)\n[^\n]*preValidation/, 'nor a route with config: { xsrf: false }')
+})
+
+t.test('a route declared before the plugin ran (un-awaited register) is still checked, with a warning', async (t) => {
+  const logs: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, done) { logs.push(String(chunk)); done() } })
+  const app = Fastify({ logger: { level: 'warn', stream } })
+  t.teardown(() => app.close())
+  app.register(xsrf)
+  app.post('/early', async () => ({ ok: true }))
+  app.post('/early-webhook', { config: { xsrf: false } }, async () => ({ ok: true }))
+  app.get('/token', async (_request, reply) => ({ token: reply.xsrfToken() }))
+  await app.ready()
+  t.equal((await app.inject({ method: 'POST', url: '/early' })).json().code, 'FDK_XSRF_TOKEN_MISSING')
+  t.equal((await app.inject({ method: 'POST', url: '/early-webhook' })).statusCode, 200)
+  t.equal((await app.inject({ method: 'POST', url: '/nowhere' })).statusCode, 404)
+  const issued = await app.inject('/token')
+  const cookie = xsrfCookieValue(issued.headers)!
+  const ok = await app.inject({ method: 'POST', url: '/early', headers: { cookie: `_xsrf=${cookie}`, 'x-xsrftoken': issued.json().token } })
+  t.equal(ok.statusCode, 200)
+  t.match(logs.join(''), /"code":"FDK_XSRF_GLOBAL_CHECK"/)
+})

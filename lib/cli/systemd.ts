@@ -15,6 +15,8 @@ Prints a systemd template unit <name>@.service; the instance name is the port
   --directory DIR          working directory
   --user NAME              run as this user
   --limit-nofile N         open-file limit (default 50000)
+  --environment-file FILE  EnvironmentFile= (KEY=value lines, e.g. secrets),
+                           read by systemd at start; never copied into the unit
   --shutdown-timeout SECS  the app's graceful-shutdown time (default 10)
   --reload                 add ExecReload sending SIGHUP (on by default when the
                            command is the launcher, deploy-kit start)
@@ -30,20 +32,22 @@ export const generator: Generator = {
     directory: { type: 'string' },
     user: { type: 'string' },
     'limit-nofile': { type: 'string' },
+    'environment-file': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
     reload: { type: 'boolean' }
   },
   build (values, generatedBy) {
-    const command = check.command('--command', required(values, 'command', 'the app\'s command line'))
+    const command = check.launchCommand('--command', required(values, 'command', 'the app\'s command line'))
     if (!command.startsWith('/')) throw check.invalidOption('--command', command, 'a command line starting with an absolute program path (e.g. /usr/bin/node)')
     return systemdUnit({
       name: check.name('--name', optional(values, 'name', 'app')),
       command,
       directory: values.directory === undefined ? undefined : check.absolutePath('--directory', values.directory as string),
       user: values.user === undefined ? undefined : check.name('--user', values.user as string),
+      environmentFile: values['environment-file'] === undefined ? undefined : check.absolutePath('--environment-file', values['environment-file'] as string),
       limitNofile: check.positiveInteger('--limit-nofile', optional(values, 'limit-nofile', '50000'), 1048576),
       shutdownTimeout: check.positiveInteger('--shutdown-timeout', optional(values, 'shutdown-timeout', '10'), 86400),
-      reload: values.reload === true || /(?:^|[\s/])deploy-kit start\b/.test(command),
+      reload: values.reload === true || check.isLauncher(command),
       generatedBy
     })
   }

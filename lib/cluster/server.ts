@@ -100,6 +100,12 @@ export class AppServer {
     if (!isLaunchable(app)) throw new FDK_CLUSTER_BUILD_APP_INVALID('returned something that is not a Fastify instance')
     prepare?.(app) // hooks and routes of the launcher (metrics, health) go in before ready()
     await app.ready()
+    // Listening is launch()'s job (port, mode, reloads); an app already on a
+    // port of its own would serve there while the launcher reports another.
+    if (app.server.listening) {
+      await app.close()
+      throw new FDK_CLUSTER_BUILD_APP_INVALID('called listen() itself: return the app without listening, the launcher listens on --port / PORT')
+    }
     return new AppServer(app, limits)
   }
 

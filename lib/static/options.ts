@@ -12,7 +12,7 @@ import { normalizeRequestPath } from './request-path.js'
 
 export interface StaticOptions {
   /** Directory to serve (Tornado `static_path`); must exist. Relative paths resolve against the working directory. */
-  staticPath?: string
+  staticPath?: string | undefined
   /** URL prefix (Tornado `static_url_prefix`). Default `/static/`; must start and end with `/`. */
   staticUrlPrefix?: string
   /** Files under `staticPath` also served at the site root. Default `['robots.txt', 'favicon.ico']`. */

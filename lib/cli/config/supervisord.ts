@@ -15,8 +15,14 @@ export interface SupervisordConfigOptions {
   directory?: string
   /** Run the processes as this user (when supervisord runs as root). */
   user?: string
-  /** Open-file limit supervisord raises for itself and its children. Default 50000. */
+  /** Open-file limit supervisord raises for itself and its children. */
   minfds: number
+  /** Why minfds has its value, for a comment above it. */
+  minfdsNote?: string | undefined
+  /** KEY=value file read into the processes' environment (secrets stay out of this file). */
+  environmentFile?: string | undefined
+  /** The command is the launcher (deploy-kit start): say how to reload it. */
+  reload: boolean
   /** The app's graceful-shutdown time in seconds; stopwaitsecs is longer. Default 10. */
   shutdownTimeout: number
   /** Directory for supervisord's pid, log, socket and the process logs; system paths by default. */
@@ -38,6 +44,7 @@ export function supervisordConfig (o: SupervisordConfigOptions): string {
     `childlogdir=${log}`,
     '; Raise the open-file limit for supervisord and every process it starts',
     '; (each connection is a file descriptor: "Too many open files").',
+    ...(o.minfdsNote === undefined ? [] : [`; ${o.minfdsNote}`]),
     `minfds=${o.minfds}`,
     '',
     '[unix_http_server]',
@@ -52,8 +59,13 @@ export function supervisordConfig (o: SupervisordConfigOptions): string {
     '',
     `; A process group: ${o.name}_${o.port} listens on ${o.port}, ${o.name}_${o.port + 1} on ${o.port + 1}, ...`,
     '; put every port in the nginx upstream (deploy-kit nginx --upstream).',
+    ...(o.reload ? [`; Reload (a rolling restart behind nginx): supervisorctl -c <this file> signal HUP '${o.name}:*'`] : []),
+    ...(o.environmentFile === undefined
+      ? []
+      : [`; Secrets and settings come from ${o.environmentFile} (KEY=value lines), read when a process starts.`]),
     `[program:${o.name}]`,
-    `command=${o.command}`,
+    // exec: the app replaces the shell, so supervisord's signals reach it.
+    `command=${o.environmentFile === undefined ? o.command : `/bin/sh -c 'set -a && . ${o.environmentFile} && exec ${o.command}'`}`,
     'process_name=%(program_name)s_%(process_num)d',
     `numprocs=${o.processes}`,
     `numprocs_start=${o.port}`,

@@ -10,6 +10,8 @@ export interface SystemdUnitOptions {
   directory?: string
   /** Run as this user; root otherwise. */
   user?: string
+  /** EnvironmentFile: KEY=value lines (secrets) systemd reads at start, kept out of the unit. */
+  environmentFile?: string | undefined
   /** LimitNOFILE. Default 50000. */
   limitNofile: number
   /** The app's graceful-shutdown time in seconds; TimeoutStopSec is longer. Default 10. */
@@ -35,6 +37,7 @@ export function systemdUnit (o: SystemdUnitOptions): string {
     'Environment=NODE_ENV=production',
     'Environment=PORT=%i'
   ]
+  if (o.environmentFile !== undefined) lines.push('# Secrets and settings (KEY=value lines), read at every start.', `EnvironmentFile=${o.environmentFile}`)
   if (o.directory !== undefined) lines.push(`WorkingDirectory=${o.directory}`)
   if (o.user !== undefined) lines.push(`User=${o.user}`)
   lines.push(`ExecStart=${o.command}`)

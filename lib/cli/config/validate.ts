@@ -133,3 +133,21 @@ export function command (option: string, value: string): string {
   if (value.trim() === '' || /[\x00-\x1f\x7f%]/.test(value)) throw invalidOption(option, value, 'a non-empty command line without control characters or "%"')
   return value.trim()
 }
+
+/** The programs that stay between a process manager and the app: its signals (SIGHUP reload, SIGTERM drain) stop at them. */
+const WRAPPERS = new Set(['npx', 'npm', 'pnpm', 'yarn', 'bunx'])
+
+/** A process manager's command line: as command(), and the app's own program, not npx / npm in between. */
+export function launchCommand (option: string, value: string): string {
+  const line = command(option, value)
+  const program = line.split(/\s+/)[0]!.split('/').at(-1)!
+  if (WRAPPERS.has(program)) {
+    throw invalidOption(option, value, `the app's own program, not ${program} (a signal to ${program} does not reach the app: SIGHUP kills it and orphans the server); e.g. /srv/app/node_modules/.bin/deploy-kit start app.js`)
+  }
+  return line
+}
+
+/** True when the command line runs the launcher, which answers SIGHUP with a rolling reload. */
+export function isLauncher (line: string): boolean {
+  return /(?:^|[\s/])deploy-kit start\b/.test(line) || /\/dist\/cli\/main\.js start\b/.test(line)
+}
