@@ -70,12 +70,14 @@ export async function serveUntilStdinEnds (app) {
   process.stdin.on('end', () => app.close().then(() => process.exit(0)))
 }
 
+/** Stops a server from `startServer` (its stdin ends) or any other child process (SIGTERM). */
 export function stopServer (server) {
   return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve()
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve()
     const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
     server.child.once('exit', () => { clearTimeout(timer); resolve() })
-    server.child.stdin.end()
+    if (server.child.stdin !== null) server.child.stdin.end()
+    else server.child.kill('SIGTERM')
   })
 }
 
@@ -177,10 +179,12 @@ function run (command) {
 
 /**
  * Loads `server` with `load` for `seconds`: requests/s, the server's CPU µs
- * per request (/proc) and bytes on the wire per response (headers included).
+ * per request (/proc; of `server.cpuPid` when the port is a balancer's in
+ * front of it) and bytes on the wire per response (headers included).
  */
 async function measure (scripts, server, load, seconds, { pin = true } = {}) {
-  const before = cpuSeconds(server.child.pid)
+  const pid = server.cpuPid ?? server.child.pid
+  const before = cpuSeconds(pid)
   let requests, micros, bytes, failures
   const url = `http://127.0.0.1:${server.port}${load.path}`
   if (WRK) {
@@ -205,7 +209,7 @@ async function measure (scripts, server, load, seconds, { pin = true } = {}) {
     bytes = result.throughput.total
     failures = result.errors + result.non2xx + result.timeouts
   }
-  const used = cpuSeconds(server.child.pid) - before
+  const used = cpuSeconds(pid) - before
   if (failures !== 0) throw new Error(`${server.name} ${load.method} ${load.path}: ${failures} failed responses under load`)
   return { rps: requests / (micros / 1e6), cpu: used / requests * 1e6, bytesPerResponse: bytes / requests }
 }
