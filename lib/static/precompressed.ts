@@ -138,6 +138,11 @@ export class BackgroundCompressor {
     if (!this.running) this.drain().catch(this.options.onError)
   }
 
+  /** True from `schedule()` until the file's compression finished (kept or not) or failed. */
+  pending (digest: string): boolean {
+    return this.queued.has(digest)
+  }
+
   /** Resolves when the queue is empty. */
   async idle (): Promise<void> {
     while (this.running) await new Promise((resolve) => setImmediate(resolve))

@@ -227,6 +227,12 @@ export class StaticStore {
     this.options.onCompressed?.(path, COMPRESSED_ENCODINGS.filter((encoding) => found[encoding] !== undefined))
   }
 
+  /** True while a streamed file waits for its background compression (it has no compressed copy yet). */
+  compressing (file: StaticFile): boolean {
+    // The digest alone is not enough: another path with the same bytes may be the one queued.
+    return file.body === null && Object.keys(file.onDisk).length === 0 && this.options.compressor?.pending(file.digest) === true
+  }
+
   /**
    * Forgets a compressed copy that changed on disk since it was checked (the
    * caller found out when opening it); the next load checks the siblings again.
