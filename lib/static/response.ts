@@ -121,7 +121,7 @@ export function planResponse (file: StaticFile, request: RequestFacts, cacheCont
   }
 
   const notModified = request.ifNoneMatch !== undefined && request.ifNoneMatch !== ''
-    ? etagMatches(request.ifNoneMatch, Object.values(file.etags))
+    ? etagMatches(request.ifNoneMatch, file.matchingEtags)
     : request.ifModifiedSince !== undefined && notModifiedSince(request.ifModifiedSince, file.mtimeSeconds)
   if (notModified) {
     const { 'content-type': _type, 'content-encoding': _encoding, 'content-length': _length, ...kept } = headers

@@ -50,6 +50,13 @@ export interface StaticFile {
   readonly onDisk: Partial<Record<CompressedEncoding, DiskVariant>>
   /** ETag per representation: identity `"v"`, gzip `"v-gzip"`, brotli `"v-br"`. */
   readonly etags: Record<Encoding, string>
+  /**
+   * What If-None-Match may name for a 304: `etags`, plus Tornado's ETag for
+   * the same bytes (`"<digest>"`, all 128 digits) when `version` is shorter,
+   * so a browser that cached the file from a Tornado host of a mixed fleet
+   * revalidates here without downloading it again (docs/tornado.md).
+   */
+  readonly matchingEtags: readonly string[]
   /** Response headers per cache policy and encoding, built once (lib/static/response.ts). */
   readonly headerCache: Map<string, Record<string, string>>
 }
@@ -297,6 +304,7 @@ export class StaticStore {
       variants,
       onDisk,
       etags: { identity: `"${version}"`, gzip: `"${version}-gzip"`, br: `"${version}-br"` },
+      matchingEtags: [`"${version}"`, `"${version}-gzip"`, `"${version}-br"`, ...(version === digest ? [] : [`"${digest}"`])],
       headerCache: new Map()
     }
   }
