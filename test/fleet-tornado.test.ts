@@ -144,8 +144,9 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
     for (const host of ALL_HOSTS) {
       for (const [from, etag] of [['fastify', etags.appA!], ['tornado', etags[TORNADO_HOST]!]] as const) {
         const revalidated = await answered(network, 'balancer', `http://${address(host)}:${FIRST_PORT + 1}/static/site.css`, { headers: { 'if-none-match': etag } })
-        const same = from === kind(host)
-        t.equal(revalidated.status, same ? 304 : 200, `${host} answers ${same ? 304 : 'a full 200'} to ${from}'s ETag`)
+        // The kit knows Tornado's ETag is its own digest; Tornado does not know ours.
+        const notModified = from === kind(host) || kind(host) === 'fastify'
+        t.equal(revalidated.status, notModified ? 304 : 200, `${host} answers ${notModified ? 304 : 'a full 200'} to ${from}'s ETag`)
       }
     }
 
