@@ -1,50 +1,64 @@
 // Requests/s of one worker (processes: 1) against N workers in shared mode
-// (processes: 0 = one per CPU, at least 2) on a small dynamic JSON route.
-// Each server runs in its own process tree; autocannon runs here.
-//   npm run build && node bench/cluster.js [seconds]
-import { spawn } from 'node:child_process'
+// (processes: 0 = one per CPU, at least 2) on a small dynamic JSON route,
+// both launches up at once, loaded with the method of bench/harness.js —
+// except that nothing is pinned: N workers need every CPU, so wrk shares
+// them (the ratio understates the gain a bigger machine shows).
+//   npm run build && node bench/cluster.js
+import { fileURLToPath } from 'node:url'
 import { availableParallelism } from 'node:os'
-import { once } from 'node:events'
-import autocannon from 'autocannon'
+import { compareCases, startServer, stopServer } from './harness.js'
 
-if (process.argv[2] === '--serve') {
+async function serve (processes) {
   const { launch } = await import('../dist/cluster.js')
   const { default: Fastify } = await import('fastify')
-  const processes = Number(process.argv[3])
+  let reported = false
+  // The harness stops a server by closing its stdin: stop the launch as SIGTERM would.
+  process.stdin.resume()
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
   await launch(() => {
     const app = Fastify()
     app.get('/work/:n', async (request) => {
       const n = Number(request.params.n)
       let sum = 0
       for (let i = 0; i < n; i++) sum += Math.sqrt(i)
-      return { sum, pid: process.pid }
+      return { sum }
     })
     return app
-  }, { processes, port: 0, host: '127.0.0.1', logger: { info: (obj, msg) => { if (msg === 'worker listening' || /listening in-process/.test(msg)) console.log(JSON.stringify(obj)) }, warn () {}, error: console.error } })
-} else {
-  const seconds = Number(process.argv[2] ?? 5)
-  const cores = availableParallelism()
-  const many = Math.max(2, cores)
-
-  async function measure (processes) {
-    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve', String(processes)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let ports = []
-    let text = ''
-    child.stdout.on('data', (chunk) => { text += chunk })
-    while (ports.length < processes) {
-      await once(child.stdout, 'data')
-      ports = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).port)
+  }, {
+    processes,
+    port: 0,
+    host: '127.0.0.1',
+    controlSocket: false,
+    logger: {
+      info: (obj, msg) => {
+        if (!reported && (msg === 'worker listening' || /listening in-process/.test(msg))) {
+          reported = true
+          process.stdout.write(`PORT ${obj.port}\n`)
+        }
+      },
+      warn () {},
+      error: console.error
     }
-    const result = await autocannon({ url: `http://127.0.0.1:${ports[0]}/work/2000`, connections: 64, duration: seconds })
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-    return result
-  }
-
-  const one = await measure(1)
-  const n = await measure(many)
-  console.log(`cores (os.availableParallelism): ${cores}`)
-  console.log(`1 worker : ${Math.round(one.requests.average)} req/s, p99 ${one.latency.p99} ms, errors ${one.errors}, non2xx ${one.non2xx}`)
-  console.log(`${many} workers: ${Math.round(n.requests.average)} req/s, p99 ${n.latency.p99} ms, errors ${n.errors}, non2xx ${n.non2xx}`)
-  console.log(`ratio ${many} workers / 1 worker: ${(n.requests.average / one.requests.average).toFixed(2)}x`)
+  })
 }
+
+async function main () {
+  const script = fileURLToPath(import.meta.url)
+  const many = Math.max(2, availableParallelism())
+  const servers = {}
+  try {
+    servers.one = await startServer('1 worker', script, ['1'], { pin: false })
+    servers.many = await startServer(`${many} workers`, script, [String(many)], { pin: false })
+    let sum = 0
+    for (let i = 0; i < 2000; i++) sum += Math.sqrt(i)
+    const work = { method: 'GET', path: '/work/2000', headers: {}, expect: { encoding: 'identity', body: Buffer.from(JSON.stringify({ sum })) } }
+    await compareCases([
+      { label: `${many} workers (shared port) vs 1 worker, GET /work/2000`, contender: servers.many, baseline: servers.one, load: work }
+    ], { pin: false })
+  } finally {
+    await Promise.all(Object.values(servers).map(stopServer))
+  }
+}
+
+if (process.argv[2] === 'serve') await serve(Number(process.argv[3]))
+else await main()

@@ -1,86 +1,226 @@
-// Shared by the benchmarks: one child process per server (so the load
-// generator and the server never share an event loop), autocannon for load,
-// bounded runs, and ratios rather than absolute numbers (shared machines).
-import { fork } from 'node:child_process'
-import autocannon from 'autocannon'
+// Shared by the benchmarks. The method (docs/benchmarks.md):
+// - every contender is its own server process, all of them up at once, pinned
+//   to CPU 0 (taskset); the load generator, wrk (Debian `wrk`), runs pinned to
+//   CPU 1, so it saturates the server rather than itself. autocannon, a Node
+//   process, is used only where wrk is absent, and the output says so;
+// - before any timing, one request per (server, request) pair is checked for
+//   its status, its Content-Encoding and its exact body; wrk's own count of
+//   failed responses must stay at zero;
+// - a discarded warm-up round, then rounds in which every case runs its
+//   baseline and its contender back to back (which goes first alternates, and
+//   the case order rotates), so drift on a shared machine falls on both sides
+//   of each ratio alike;
+// - per-round figures, medians, the ratio of medians and the range of the
+//   per-round ratios are printed; nothing here asserts a timing.
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { createRequire } from 'node:module'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 
-export const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+// BENCH_CASES: only the cases whose label contains this text (see compareCases).
 
-/** Starts `script` (an ES module) with `args`; resolves once it reports its port. */
-export function startServer (script, args = []) {
+function has (command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const PIN = availableParallelism() >= 2 && has('taskset')
+export const WRK = has('wrk')
+
+/** `command` pinned to `cpu` when the machine has two CPUs and taskset. */
+export function pinned (cpu, command) {
+  return PIN ? ['taskset', '-c', String(cpu), ...command] : command
+}
+
+/**
+ * Starts `node script serve ...args` on CPU 0; the script prints `PORT n`
+ * once it listens and exits when its stdin ends (see `serveUntilStdinEnds`).
+ */
+export function startServer (name, script, args = [], { pin = true } = {}) {
+  const node = [process.execPath, script, 'serve', ...args]
+  const command = pin ? pinned(0, node) : node
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
-    const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${script} did not start`)) }, 20000)
-    child.once('message', (message) => {
-      clearTimeout(timer)
-      resolve({
-        port: message.port,
-        cpu: () => new Promise((resolve) => { child.once('message', resolve); child.send('cpu') }),
-        stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') })
-      })
+    let out = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} did not start in 120 s`)) }, 120_000)
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      const match = /PORT (\d+)/.exec(out)
+      if (match) { clearTimeout(timer); resolve({ name, child, port: Number(match[1]) }) }
     })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code}`)) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}`)) })
   })
 }
 
-/** Call from a server script: answers the harness's CPU-time questions. */
-export function reportCpu () {
-  process.on('message', (message) => {
-    if (message === 'cpu') {
-      const { user, system } = process.cpuUsage()
-      process.send({ cpu: user + system })
-    }
+/** The server side of `startServer`: report the port, close when the harness lets go. */
+export async function serveUntilStdinEnds (app) {
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  process.stdout.write(`PORT ${app.server.address().port}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => app.close().then(() => process.exit(0)))
+}
+
+/** Stops a server from `startServer` (its stdin ends) or any other child process (SIGTERM). */
+export function stopServer (server) {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
+    server.child.once('exit', () => { clearTimeout(timer); resolve() })
+    if (server.child.stdin !== null) server.child.stdin.end()
+    else server.child.kill('SIGTERM')
   })
 }
 
 /**
- * Load on GET `path` with `headers`; fails on any error or non-2xx. Returns
- * requests/s and the server's CPU microseconds per request: on a shared,
- * noisy machine the CPU cost per request is the steadier of the two.
+ * CPU seconds (user + system) a process and its live descendants (a
+ * launcher's workers) have used, from /proc (Linux); NaN elsewhere.
  */
-export async function measure (server, path, headers = {}, duration = DURATION) {
-  const url = `http://127.0.0.1:${server.port}${path}`
-  // A short warm-up so JIT and caches are hot for every contender alike.
-  await autocannon({ url, headers, connections: 10, duration: 1 })
-  const before = (await server.cpu()).cpu
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration })
-  const after = (await server.cpu()).cpu
-  if (result.errors > 0 || result.non2xx > 0) {
-    throw new Error(`${path}: ${result.errors} errors, ${result.non2xx} non-2xx responses`)
+function cpuSeconds (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    let seconds = (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in USER_HZ (100 on Linux)
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) seconds += cpuSeconds(Number(child))
+    return seconds
+  } catch {
+    return NaN
   }
-  return { rps: result.requests.average, cpuPerRequest: (after - before) / result.requests.total }
 }
 
 /**
- * Measures each named server in turn, `rounds` times, interleaved (A B C A B C)
- * so a burst of load from elsewhere hits every contender alike; keeps each
- * one's best round.
+ * One request, as the load generator will send it: `load` is
+ * `{ method, path, headers, body?, expect: { status?, encoding, body } }`,
+ * where `expect.body` is the bytes and `expect.encoding` the Content-Encoding,
+ * or either one a function of the server's name returning it when contenders
+ * rightly answer differently.
  */
-export async function compare (contenders, rounds = Number(process.env.BENCH_ROUNDS ?? 3)) {
-  const best = {}
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, { script, args, path, headers }] of Object.entries(contenders)) {
-      const server = await startServer(script, args)
-      try {
-        const result = await measure(server, path, headers)
-        const previous = best[name]
-        best[name] = previous === undefined
-          ? result
-          : {
-              rps: Math.max(previous.rps, result.rps),
-              cpuPerRequest: Math.min(previous.cpuPerRequest, result.cpuPerRequest)
-            }
-      } finally {
-        await server.stop()
-      }
-    }
-  }
-  return best
+export function fetchOnce (port, load) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: load.method, path: load.path, headers: load.headers }, (res) => {
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
+    })
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')))
+    req.once('error', reject)
+    req.end(load.body)
+  })
 }
 
-export function ratio (a, b) {
-  return (a / b).toFixed(2) + 'x'
+const DECODE = { gzip: gunzipSync, br: brotliDecompressSync, identity: (bytes) => bytes }
+
+/** Fails unless the server answers `load` as it should; timing a wrong answer measures nothing. */
+export async function check (server, load) {
+  const response = await fetchOnce(server.port, load)
+  const where = `${server.name} ${load.method} ${load.path}`
+  const status = load.expect.status ?? 200
+  if (response.status !== status) throw new Error(`${where}: status ${response.status}, expected ${status}; body ${response.body.toString().slice(0, 200)}`)
+  const encoding = response.headers['content-encoding'] ?? 'identity'
+  // Like expect.body, a function of the server's name when contenders rightly differ (no brotli in nginx-light).
+  const expectedEncoding = typeof load.expect.encoding === 'function' ? load.expect.encoding(server.name) : load.expect.encoding
+  if (encoding !== expectedEncoding) throw new Error(`${where}: content-encoding ${encoding}, expected ${expectedEncoding}`)
+  const body = DECODE[encoding](response.body)
+  const expected = typeof load.expect.body === 'function' ? load.expect.body(server.name) : load.expect.body
+  if (!body.equals(expected)) throw new Error(`${where}: unexpected body ${body.toString().slice(0, 200)}`)
+  return response
+}
+
+function luaString (value) {
+  if (value.includes(']==]')) throw new Error('cannot quote ' + value)
+  return `[==[${value}]==]`
+}
+
+/** wrk Lua scripts, one per distinct request, written once into a temporary folder. */
+class WrkScripts {
+  constructor () {
+    this.dir = mkdtempSync(join(tmpdir(), 'fdk-bench-lua-'))
+    this.files = new Map()
+  }
+
+  for (load) {
+    const key = JSON.stringify([load.method, load.headers, load.body])
+    let file = this.files.get(key)
+    if (file === undefined) {
+      const lines = [`wrk.method = ${luaString(load.method)}`]
+      for (const [name, value] of Object.entries(load.headers)) lines.push(`wrk.headers[ ${luaString(name)} ] = ${luaString(value)}`)
+      if (load.body !== undefined) lines.push(`wrk.body = ${luaString(load.body)}`)
+      // One machine-readable line: requests, microseconds, bytes, and every kind of failure wrk counts.
+      lines.push('done = function(summary, latency, requests)',
+        '  local e = summary.errors',
+        '  io.write(string.format("WRK_RESULT %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout))',
+        'end')
+      file = join(this.dir, `case-${this.files.size}.lua`)
+      writeFileSync(file, lines.join('\n') + '\n')
+      this.files.set(key, file)
+    }
+    return file
+  }
+
+  remove () {
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+function run (command) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => { out += chunk })
+    child.once('error', reject)
+    child.once('exit', (code) => code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited with ${code}: ${out}`)))
+  })
+}
+
+/**
+ * Loads `server` with `load` for `seconds`: requests/s, the server's CPU µs
+ * per request (/proc; of `server.cpuPid` when the port is a balancer's in
+ * front of it) and bytes on the wire per response (headers included).
+ */
+async function measure (scripts, server, load, seconds, { pin = true } = {}) {
+  const pid = server.cpuPid ?? server.child.pid
+  const before = cpuSeconds(pid)
+  let requests, micros, bytes, failures
+  const url = `http://127.0.0.1:${server.port}${load.path}`
+  if (WRK) {
+    const wrk = ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-s', scripts.for(load), url]
+    const out = await run(pin ? pinned(1, wrk) : wrk)
+    const match = /WRK_RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out)
+    if (match === null) throw new Error('no result from wrk: ' + out)
+    const [total, duration, read, connect, readErrors, write, status, timeout] = match.slice(1).map(Number)
+    requests = total
+    micros = duration
+    bytes = read
+    failures = connect + readErrors + write + status + timeout
+    if (failures !== 0) console.log(`${server.name} ${load.method} ${load.path}: wrk counted connect ${connect}, read ${readErrors}, write ${write}, status ${status}, timeout ${timeout}`)
+  } else {
+    const cli = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
+    const headers = Object.entries(load.headers).flatMap(([name, value]) => ['-H', `${name}=${value}`])
+    const body = load.body === undefined ? [] : ['-b', load.body]
+    const autocannon = [process.execPath, cli, '-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', load.method, ...headers, ...body, url]
+    const result = JSON.parse(await run(pin ? pinned(1, autocannon) : autocannon))
+    requests = result.requests.total
+    micros = seconds * 1e6
+    bytes = result.throughput.total
+    failures = result.errors + result.non2xx + result.timeouts
+  }
+  const used = cpuSeconds(pid) - before
+  if (failures !== 0) throw new Error(`${server.name} ${load.method} ${load.path}: ${failures} failed responses under load`)
+  return { rps: requests / (micros / 1e6), cpu: used / requests * 1e6, bytesPerResponse: bytes / requests }
+}
+
+export function median (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length / 2
+  return sorted.length % 2 ? sorted[middle - 0.5] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 export function table (rows) {
@@ -89,4 +229,96 @@ export function table (rows) {
     const line = '| ' + row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ') + ' |'
     return r === 0 ? line + '\n|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|' : line
   }).join('\n')
+}
+
+function describeMethod (rounds, seconds, pin) {
+  const generator = WRK
+    ? `wrk -t1 -c${CONNECTIONS} -d${seconds}s`
+    : `autocannon -c ${CONNECTIONS} -d ${seconds} (wrk not found: install Debian's wrk; autocannon is a Node process and may be the bottleneck, so these figures understate every server's speed and the ratios drift towards 1)`
+  const pinning = !pin
+    ? ' (not pinned: the servers need every CPU)'
+    : PIN ? ', pinned to CPU 1; every server pinned to CPU 0' : ' (no pinning: fewer than 2 CPUs or no taskset)'
+  return [
+    `load: ${generator}${pinning}`,
+    `machine: ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start; ` +
+      `${rounds} rounds, each case's baseline and contender back to back`
+  ]
+}
+
+/**
+ * Runs every case of `cases` — `{ label, contender, baseline, load, target? }`,
+ * contender and baseline being servers from `startServer` — as described at
+ * the top of this file, prints the figures and returns one row per case.
+ */
+export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true } = {}) {
+  // BENCH_CASES=text runs only the cases whose label contains it.
+  const only = process.env.BENCH_CASES
+  const cases = only === undefined ? allCases : allCases.filter((c) => c.label.includes(only))
+  if (cases.length === 0) throw new Error(`no case matches BENCH_CASES=${only}`)
+  const scripts = new WrkScripts()
+  try {
+    const pairs = []
+    for (const c of cases) {
+      for (const server of [c.baseline, c.contender]) {
+        if (!pairs.some((p) => p.server === server && p.load === c.load)) pairs.push({ server, load: c.load })
+      }
+    }
+    for (const { server, load } of pairs) await check(server, load)
+    console.log(`checked: every contender answers every case with the expected status, encoding and body (${pairs.length} server/request pairs)`)
+    for (const line of describeMethod(rounds, seconds, pin)) console.log(line)
+
+    for (const { server, load } of pairs) await measure(scripts, server, load, Math.min(seconds, 2), { pin }) // warm-up, discarded
+    const results = cases.map(() => ({ contender: [], baseline: [] }))
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < cases.length; k++) {
+        const i = (k + round) % cases.length
+        const c = cases[i]
+        const sides = round % 2 === 0 ? ['baseline', 'contender'] : ['contender', 'baseline']
+        for (const side of sides) results[i][side].push(await measure(scripts, c[side], c.load, seconds, { pin }))
+      }
+      const ratios = results.map((r) => (r.contender[round].rps / r.baseline[round].rps).toFixed(2))
+      console.log(`round ${round + 1}: ratios ${ratios.join(' ')} (load average ${loadavg()[0].toFixed(1)})`)
+    }
+
+    console.log('\nper-round figures (req/s, server CPU µs/request), contender then baseline:')
+    cases.forEach((c, i) => {
+      console.log(`  ${c.label}`)
+      for (const side of ['contender', 'baseline']) {
+        console.log(`    ${c[side].name.padEnd(16)} ${results[i][side].map((x) => `${x.rps.toFixed(0)} (${x.cpu.toFixed(1)})`).join('  ')}`)
+      }
+    })
+
+    const rows = cases.map((c, i) => {
+      const a = results[i].contender
+      const b = results[i].baseline
+      const perRound = a.map((x, j) => x.rps / b[j].rps)
+      return {
+        label: c.label,
+        contender: median(a.map((x) => x.rps)),
+        baseline: median(b.map((x) => x.rps)),
+        ratio: median(a.map((x) => x.rps)) / median(b.map((x) => x.rps)),
+        low: Math.min(...perRound),
+        high: Math.max(...perRound),
+        // Baseline CPU per request over the contender's: 1.00 means the same cost.
+        cpuRatio: median(b.map((x) => x.cpu)) / median(a.map((x) => x.cpu)),
+        contenderBytes: median(a.map((x) => x.bytesPerResponse)),
+        baselineBytes: median(b.map((x) => x.bytesPerResponse)),
+        target: c.target
+      }
+    })
+    console.log('\n' + table([
+      ['case', 'contender req/s', 'baseline req/s', 'ratio of medians', 'per-round range', 'CPU ratio', 'bytes/response', 'target', 'holds'],
+      ...rows.map((r) => [
+        r.label, r.contender.toFixed(0), r.baseline.toFixed(0), r.ratio.toFixed(2) + 'x',
+        `${r.low.toFixed(2)}-${r.high.toFixed(2)}`, r.cpuRatio.toFixed(2),
+        `${r.contenderBytes.toFixed(0)} / ${r.baselineBytes.toFixed(0)}`,
+        r.target === undefined ? '' : `>= ${r.target}x`,
+        r.target === undefined ? '' : r.ratio >= r.target ? 'yes' : 'NO'
+      ])
+    ]))
+    console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`)
+    return rows
+  } finally {
+    scripts.remove()
+  }
 }

@@ -67,7 +67,7 @@ async function sendFile (
   if (found.body !== null) return sendMemoryFile(request, reply, found as StaticFile & { body: Buffer }, cacheControl)
   const facts = requestFacts(request)
   let file = found
-  let plan = planResponse(file, facts, cacheControl)
+  let plan = planResponse(file, facts, cacheControl, store.compressing(file))
   // A streamed file: identity from the file, or a checked compressed copy on disk.
   let handle: FileHandle | undefined
   while (plan.body === 'full' && plan.encoding !== 'identity') {
@@ -75,7 +75,7 @@ async function sendFile (
     handle = await openUnchanged(variant)
     if (handle !== undefined) break
     file = store.dropDiskVariant(file, plan.encoding) // replaced since it was checked: not these bytes any more
-    plan = planResponse(file, facts, cacheControl)
+    plan = planResponse(file, facts, cacheControl, store.compressing(file))
   }
   reply.code(plan.status).headers(plan.headers)
   if (plan.body === 'none' || request.method === 'HEAD') {

@@ -49,7 +49,8 @@ for (const page of PAGES) {
       }
     })
   }
-  t.test(`${page.name} speaks to users: no "seed", no "§", no paths into test/ (not in the package)`, async (t) => {
+  t.test(`${page.name} speaks to users: no "seed", no "§", no paths into test/ (not in the package), no merge conflict left`, async (t) => {
+    t.notMatch(page.text, /^(?:<{7}|>{7}) /m, 'a merge conflict marker')
     t.notMatch(page.text, /\bseed\b|seed's/i)
     t.notMatch(page.text, /§/)
     t.notMatch(page.text, /(?:^|[\s(`[])test\/[\w.*/-]/m)

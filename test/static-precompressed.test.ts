@@ -11,6 +11,7 @@ import { Writable } from 'node:stream'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import deployKit, { type DeployKitSettings } from '../lib/index.js'
 import { BackgroundCompressor, MAX_QUEUED, decodesTo } from '../lib/static/precompressed.js'
+import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL } from '../lib/static/response.js'
 
 // ~320 KiB of JavaScript-like text: above the default 256 KiB memory limit, compressible.
 const JS = Array.from({ length: 6000 }, (_, i) => `export function f${i} (a, b) { return a * ${i} + b }\n`).join('')
@@ -184,6 +185,43 @@ t.test('a large compressible file without siblings is compressed once in the bac
   t.same((await logged(t, second.logs, 'static file compressed in the background')).encodings, ['br', 'gzip'])
   t.same(names.map((name) => statSync(cache + '/c/' + name).mtimeMs), mtimes, 'not written again')
   t.equal((await second.app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding'], 'gzip')
+})
+
+t.test('while its compression runs, no cache may keep a large file\'s identity answer as the one for gzip or br clients', async (t) => {
+  const cache = tempdir(t)
+  const { app, dir, logs } = await build(t, { 'app.js': JS, 'same.js': JS, 'logo.png': PNG }, { staticCompressDir: cache + '/c' })
+  const url = `/static/app.js?v=${VERSION}`
+  // Together: both are answered from the first load, before the compressor has done any I/O.
+  const [br, identity, gzip, range] = await Promise.all([
+    app.inject({ url, headers: { 'accept-encoding': 'gzip, deflate, br' } }),
+    app.inject({ url }),
+    app.inject({ url, headers: { 'accept-encoding': 'gzip' } }),
+    app.inject({ url, headers: { 'accept-encoding': 'gzip', range: 'bytes=0-9' } })
+  ])
+  for (const answer of [br, gzip]) {
+    t.equal(answer.headers['content-encoding'], undefined, 'identity for now')
+    t.equal(answer.body, JS)
+    t.equal(answer.headers['cache-control'], 'no-store', 'its br / gzip answer comes in a few seconds: nobody keeps this one')
+    t.equal(answer.headers.vary, 'Accept-Encoding', 'the answer already depends on Accept-Encoding')
+  }
+  t.equal(identity.headers['cache-control'], IMMUTABLE_CACHE_CONTROL, 'identity is what an identity client will always get')
+  t.equal(identity.headers.vary, 'Accept-Encoding', 'but only for identity clients')
+  t.equal(range.statusCode, 206)
+  t.equal(range.headers['cache-control'], IMMUTABLE_CACHE_CONTROL, 'a range is identity bytes whatever happens')
+  t.equal(range.headers.vary, undefined)
+  // Same bytes under another name, with a valid sibling of its own: not "compressing".
+  writeFileSync(join(dir, 'same.js.br'), BR)
+  const sibling = await app.inject({ url: '/static/same.js', headers: { 'accept-encoding': 'br' } })
+  t.equal(sibling.headers['content-encoding'], 'br')
+  t.equal(sibling.headers['cache-control'], REVALIDATE_CACHE_CONTROL)
+  const png = await app.inject({ url: '/static/logo.png', headers: { 'accept-encoding': 'br' } })
+  t.equal(png.headers['cache-control'], REVALIDATE_CACHE_CONTROL, 'an image is never compressed, so never "compressing"')
+  t.equal(png.headers.vary, undefined)
+
+  await logged(t, logs, 'static file compressed in the background')
+  const after = await app.inject({ url, headers: { 'accept-encoding': 'gzip, deflate, br' } })
+  t.equal(after.headers['content-encoding'], 'br')
+  t.equal(after.headers['cache-control'], IMMUTABLE_CACHE_CONTROL, 'then far-future, compressed')
 })
 
 t.test('a copy in the cache that does not decode to the file is replaced, never sent', async (t) => {

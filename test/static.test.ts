@@ -138,6 +138,27 @@ t.test('only the current ?v= is cached for a year; no v or a stale v must revali
   }
 })
 
+t.test('a mixed fleet: Tornado\'s ETag for the same bytes (the whole SHA-512) answers 304 here too', async (t) => {
+  for (const path of ['/static/site.css', '/robots.txt', '/static/big.txt']) {
+    const { app } = await build(t)
+    const bytes = path === '/static/big.txt' ? BIG : path === '/robots.txt' ? 'User-agent: *\n' : CSS
+    const tornado = `"${sha(bytes)}"`
+    for (const headers of [{}, { 'accept-encoding': 'gzip, br' }]) {
+      const revalidated = await app.inject({ url: path, headers: { ...headers, 'if-none-match': tornado } })
+      t.equal(revalidated.statusCode, 304, `${path} ${JSON.stringify(headers)}: Tornado's ETag is current`)
+      t.equal(revalidated.headers.etag, (await app.inject({ url: path, headers })).headers.etag, 'answered with our own ETag')
+      t.equal((await app.inject({ url: path, headers: { ...headers, 'if-none-match': `W/${tornado}` } })).statusCode, 304, 'weak comparison, as for ours')
+    }
+    const otherBytes = `"${sha('other bytes')}"`
+    t.equal((await app.inject({ url: path, headers: { 'if-none-match': otherBytes } })).statusCode, 200, 'the digest of other bytes is not')
+    t.equal((await app.inject({ url: path, headers: { 'if-none-match': `"${sha(bytes).slice(0, 64)}"` } })).statusCode, 200, 'nor a prefix of another length')
+  }
+  const { app } = await build(t, { staticHashLength: 128 })
+  const response = await app.inject({ url: '/static/site.css', headers: { 'if-none-match': `"${sha(CSS)}"` } })
+  t.equal(response.statusCode, 304, 'with staticHashLength: 128 the two ETags are one')
+  t.equal(response.headers.etag, `"${sha(CSS)}"`)
+})
+
 for (const path of ['memory', 'streamed'] as const) {
   const limit = path === 'memory' ? 1024 * 1024 : 0 // 0: every file is streamed
   const file = '/static/big.txt'

@@ -19,6 +19,13 @@ export type CachePolicy = 'immutable' | 'revalidate' | 'alias'
 /** One year, the longest max-age HTTP caches are asked to honour (RFC 9111). */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
 export const REVALIDATE_CACHE_CONTROL = 'public, no-cache'
+/**
+ * The identity answer to a client that accepts gzip or br while the file's
+ * compressed copies are still being made: no cache (nginx's proxy_cache, a
+ * CDN, the browser) may keep it, or it would keep sending 1 MiB where 150 KiB
+ * will do, for as long as the far-future URL lives.
+ */
+export const COMPRESSING_CACHE_CONTROL = 'no-store'
 
 export interface RequestFacts {
   ifNoneMatch: string | undefined
@@ -62,6 +69,15 @@ function negotiatorFor (file: StaticFile): Negotiator | undefined {
   return negotiator
 }
 
+/** Picks among everything we may ever have: would this client get br or gzip from a file that has both? */
+const anyCompressed = new Negotiator({ supportedValues: [...COMPRESSED_ENCODINGS, 'identity'], cache: new BoundedCache() })
+
+function acceptsCompressed (acceptEncoding: string | undefined): boolean {
+  if (acceptEncoding === undefined) return false
+  const choice = anyCompressed.negotiate(acceptEncoding)
+  return choice === 'br' || choice === 'gzip'
+}
+
 export function chooseEncoding (file: StaticFile, acceptEncoding: string | undefined): Encoding {
   if (acceptEncoding === undefined) return 'identity'
   const choice = negotiatorFor(file)?.negotiate(acceptEncoding)
@@ -89,13 +105,23 @@ export function representationHeaders (file: StaticFile, cacheControl: string, e
   return headers
 }
 
-export function planResponse (file: StaticFile, request: RequestFacts, cacheControl: string): ResponsePlan {
+/**
+ * `compressing`: the file has no compressed representation yet, but will
+ * have (background compression is under way). Its answer already depends on
+ * Accept-Encoding (Vary), and the identity bytes sent to a client that will
+ * soon get br or gzip must not be stored by anyone (COMPRESSING_CACHE_CONTROL).
+ */
+export function planResponse (file: StaticFile, request: RequestFacts, cacheControl: string, compressing = false): ResponsePlan {
   // A Range is about identity bytes: never combine it with a compressed body.
   const encoding = request.range === undefined ? chooseEncoding(file, request.acceptEncoding) : 'identity'
-  const headers = representationHeaders(file, cacheControl, encoding)
+  let headers = representationHeaders(file, cacheControl, encoding)
+  if (compressing && request.range === undefined) {
+    headers = { ...headers, vary: 'Accept-Encoding' }
+    if (acceptsCompressed(request.acceptEncoding)) headers['cache-control'] = COMPRESSING_CACHE_CONTROL
+  }
 
   const notModified = request.ifNoneMatch !== undefined && request.ifNoneMatch !== ''
-    ? etagMatches(request.ifNoneMatch, Object.values(file.etags))
+    ? etagMatches(request.ifNoneMatch, file.matchingEtags)
     : request.ifModifiedSince !== undefined && notModifiedSince(request.ifModifiedSince, file.mtimeSeconds)
   if (notModified) {
     const { 'content-type': _type, 'content-encoding': _encoding, 'content-length': _length, ...kept } = headers

@@ -50,6 +50,13 @@ export interface StaticFile {
   readonly onDisk: Partial<Record<CompressedEncoding, DiskVariant>>
   /** ETag per representation: identity `"v"`, gzip `"v-gzip"`, brotli `"v-br"`. */
   readonly etags: Record<Encoding, string>
+  /**
+   * What If-None-Match may name for a 304: `etags`, plus Tornado's ETag for
+   * the same bytes (`"<digest>"`, all 128 digits) when `version` is shorter,
+   * so a browser that cached the file from a Tornado host of a mixed fleet
+   * revalidates here without downloading it again (docs/tornado.md).
+   */
+  readonly matchingEtags: readonly string[]
   /** Response headers per cache policy and encoding, built once (lib/static/response.ts). */
   readonly headerCache: Map<string, Record<string, string>>
 }
@@ -220,6 +227,12 @@ export class StaticStore {
     this.options.onCompressed?.(path, COMPRESSED_ENCODINGS.filter((encoding) => found[encoding] !== undefined))
   }
 
+  /** True while a streamed file waits for its background compression (it has no compressed copy yet). */
+  compressing (file: StaticFile): boolean {
+    // The digest alone is not enough: another path with the same bytes may be the one queued.
+    return file.body === null && Object.keys(file.onDisk).length === 0 && this.options.compressor?.pending(file.digest) === true
+  }
+
   /**
    * Forgets a compressed copy that changed on disk since it was checked (the
    * caller found out when opening it); the next load checks the siblings again.
@@ -291,6 +304,7 @@ export class StaticStore {
       variants,
       onDisk,
       etags: { identity: `"${version}"`, gzip: `"${version}-gzip"`, br: `"${version}-br"` },
+      matchingEtags: [`"${version}"`, `"${version}-gzip"`, `"${version}-br"`, ...(version === digest ? [] : [`"${digest}"`])],
       headerCache: new Map()
     }
   }

@@ -42,7 +42,7 @@ export interface Fleet {
 /** A launcher running in an app host, with its log lines (stdout must be read, or a full pipe blocks it). */
 export interface Launcher { child: ChildProcess, lines: string[], exited: Promise<unknown> }
 
-export function startLauncher (network: Network, host: AppHost, env: Record<string, string>): Launcher {
+export function startLauncher (network: Network, host: string, env: Record<string, string>): Launcher {
   const child = network.spawn(host, process.execPath,
     [CLI, 'start', APP, '--mode', 'ports', '--processes', String(WORKERS), '--port', String(FIRST_PORT), '--host', network.address(host)],
     { env: { ...FIXTURE_ENV, NODE_ENV: 'production', LOG_LEVEL: 'warn', SERVED_BY: host, TRUSTED_PROXIES: network.address('balancer'), ...env } })
@@ -73,7 +73,7 @@ export async function answered (network: Network, from: string, url: string, spe
 }
 
 /** Both workers of the host answer on their own ports. */
-export async function ready (network: Network, host: AppHost): Promise<void> {
+export async function ready (network: Network, host: string): Promise<void> {
   for (let i = 0; i < WORKERS; i++) await answered(network, 'balancer', `http://${network.address(host)}:${FIRST_PORT + i}/ip`)
 }
 
@@ -149,7 +149,7 @@ export async function loadDuring (t: Test, network: Network, url: string, during
 }
 
 /** Whether the balancer sends the client to `host` again (nginx retries a failed server after fail_timeout); bounded. */
-export async function servesAgain (network: Network, LB: string, host: AppHost): Promise<boolean> {
+export async function servesAgain (network: Network, LB: string, host: string): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
     if (header(await answered(network, 'client', `${LB}/ip`), 'x-served-by') === host) return true
     await sleep(100)
