@@ -14,14 +14,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import { stringifySetCookie, type SetCookie } from 'cookie'
-import { readCookie } from './xsrf/token.js'
 import { createSignedValue, decodeSignedValue, type CookieSecret } from './cookie/signed-value.js'
-import { encodeCookieValue } from './cookie/python-cookie.js'
+import { encodeCookieValue, readCookie } from './shared/python.js'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_UNSET, FDK_COOKIE_SECRET_WEAK } from './errors.js'
 import { describeValue, invalid, optionalBoolean } from './settings.js'
 
 export * from './cookie/signed-value.js'
-export * from './cookie/python-cookie.js'
+export { quoteCookieValue, unquoteCookieValue, encodeCookieValue } from './shared/python.js'
 
 export interface CookieOptions {
   /** Signing secret (≥ 32 bytes), or key versions mapped to secrets for rotation; Tornado `cookie_secret`. Default none. */

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { Negotiator } from '@fastify/accept-negotiator'
+import { escapeHtml } from './shared/python.js'
 
 export interface CodedHttpError {
   code: string
@@ -28,8 +29,4 @@ export function sendErrorResponse (request: FastifyRequest, reply: FastifyReply,
   }
   return reply.type('application/json; charset=utf-8')
     .send(JSON.stringify({ statusCode, code: error.code, error: reason, message: error.message }))
-}
-
-function escapeHtml (text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

@@ -16,9 +16,10 @@ import { registerFormParsers } from './form-bodies.js'
 import { sendErrorResponse } from './error-response.js'
 import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './errors.js'
 import {
-  cleanArgument, decodeXsrfToken, encodeXsrfToken, newRawToken, rawTokensEqual, readCookie, xsrfFormHtml,
+  cleanArgument, decodeXsrfToken, encodeXsrfToken, newRawToken, rawTokensEqual, xsrfFormHtml,
   type RawXsrfToken, type XsrfTokenVersion
 } from './xsrf/token.js'
+import { readCookie } from './shared/python.js'
 
 /** Attributes of the `_xsrf` cookie (Tornado's `xsrf_cookie_kwargs`). */
 export interface XsrfCookieOptions {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import {
   createSignedValue, decodeSignedValue, decodeSignedValueBytes, getSignedValueKeyVersion, type CookieSecret
 } from '../lib/cookie/signed-value.js'
-import { quoteCookieValue, unquoteCookieValue } from '../lib/cookie/python-cookie.js'
+import { quoteCookieValue, unquoteCookieValue } from '../lib/shared/python.js'
 
 function load (file: string): any {
   return JSON.parse(readFileSync(new URL(`./fixtures/cookie/${file}`, import.meta.url), 'utf8'))

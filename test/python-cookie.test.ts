@@ -1,5 +1,5 @@
 import t from 'tap'
-import { encodeCookieValue, quoteCookieValue, unquoteCookieValue } from '../lib/cookie/python-cookie.js'
+import { encodeCookieValue, quoteCookieValue, unquoteCookieValue } from '../lib/shared/python.js'
 
 t.test('the Set-Cookie encoder is Python\'s quoting with a space written \\040, and Python\'s unquoting restores it', async (t) => {
   t.equal(encodeCookieValue('a b c'), '"a\\040b\\040c"')

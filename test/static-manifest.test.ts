@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createHash } from 'node:crypto'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -68,6 +68,8 @@ async function build (t: Test, settings: DeployKitSettings): Promise<Built> {
 t.test('deploy-kit assets hashes the servable tree and writes siblings where they help', async (t) => {
   const dir = tree(t)
   const brBefore = statSync(join(dir, 'sub', 'page.js.br')).mtimeMs
+  chmodSync(join(dir, 'site.css'), 0o640)
+  chmodSync(join(dir, 'big.js'), 0o644)
   const result = await cli(['assets', dir])
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /5 files, 6 compressed siblings, \d+ ms -> .*\.deploy-kit-assets\.json/)
@@ -87,6 +89,9 @@ t.test('deploy-kit assets hashes the servable tree and writes siblings where the
   t.equal(gunzipSync(readFileSync(join(dir, 'big.js.gz'))).toString(), JS, 'the stale sibling was rewritten')
   t.equal(brotliDecompressSync(readFileSync(join(dir, 'big.js.br'))).toString(), JS)
   t.equal(statSync(join(dir, 'sub', 'page.js.br')).mtimeMs, brBefore, 'a valid sibling is kept as it is')
+  // Readable by whoever reads the file (the app's user, nginx gzip_static), whatever the umask.
+  for (const name of ['site.css.br', 'site.css.gz']) t.equal(statSync(join(dir, name)).mode & 0o777, 0o640, `${name}: site.css's mode`)
+  for (const name of ['big.js.br', 'big.js.gz']) t.equal(statSync(join(dir, name)).mode & 0o777, 0o644, `${name}: big.js's mode`)
 
   // Run again: nothing changes, the manifest is identical.
   const again = await cli(['assets', dir, '--quiet'])

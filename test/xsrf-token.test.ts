@@ -1,9 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import {
-  applyMask, cleanArgument, decodeXsrfToken, encodeXsrfToken, newRawToken, rawTokensEqual, readCookie,
-  unquoteCookieValue, xsrfFormHtml, RAW_TOKEN_BYTES
+  applyMask, cleanArgument, decodeXsrfToken, encodeXsrfToken, newRawToken, rawTokensEqual, xsrfFormHtml, RAW_TOKEN_BYTES
 } from '../lib/xsrf/token.js'
+import { readCookie, unquoteCookieValue } from '../lib/shared/python.js'
 
 interface TokenVector {
   raw_token_hex: string

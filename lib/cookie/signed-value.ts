@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../errors.js'
 import { describeValue } from '../settings.js'
-import { pythonB64Decode, pythonInt } from './python-parse.js'
+import { pythonB64Decode, pythonInt } from '../shared/python.js'
 
 /** One HMAC key: a string (used as UTF-8) or raw bytes. */
 export type SecretKey = string | Uint8Array

@@ -136,7 +136,7 @@ export async function buildAssetManifest (root: string, options: BuildOptions): 
   // Sorted: the same tree always gives the same manifest, byte for byte.
   for (const path of (await listServable(root, '', options.manifestPath)).sort()) {
     const realPath = root + sep + path
-    const size = (await stat(realPath)).size
+    const { size, mode } = await stat(realPath)
     const hash = await hashFile(realPath)
     const entry: ManifestEntry = { hash, size, representations: {} }
     if (options.compress && size >= options.minSize && isCompressible(contentTypeFor(path))) {
@@ -148,7 +148,9 @@ export async function buildAssetManifest (root: string, options: BuildOptions): 
           : undefined
         if (kept === undefined) {
           if (existing !== undefined) await unlink(sibling)
-          kept = (await compressTo({ realPath, digest: hash, size }, encoding, sibling))?.size
+          // The file's own permissions (gzip -k does the same): whoever serves app.js (the app's
+          // user, nginx gzip_static, a CDN origin) can read app.js.br too.
+          kept = (await compressTo({ realPath, digest: hash, size }, encoding, sibling, { mode: mode & 0o777 }))?.size
         }
         if (kept !== undefined) entry.representations[encoding] = { file: path + SIBLING_SUFFIX[encoding], size: kept }
       }

@@ -9,7 +9,7 @@
 // A stale `app.js.gz` left by an older build is simply ignored.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs'
-import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { chmod, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -208,7 +208,7 @@ export class BackgroundCompressor {
   }
 
   private async write (source: CompressSource, encoding: CompressedEncoding, target: string): Promise<DiskVariant | undefined> {
-    const variant = await compressTo(source, encoding, target, this.stopping.signal)
+    const variant = await compressTo(source, encoding, target, { signal: this.stopping.signal })
     if (variant !== undefined) this.used = (this.used as number) + variant.size
     return variant
   }
@@ -218,11 +218,13 @@ export class BackgroundCompressor {
  * Compresses `source` into `target` (through a temporary file and a rename,
  * so readers never see half a file). Hashes what it reads: when the file no
  * longer has `source.digest`, or compression saves less than MIN_SAVING,
- * nothing is kept and the result is undefined.
+ * nothing is kept and the result is undefined. `mode`: the permissions of
+ * the copy (default 0600, for the private compressed-copies directory).
  */
 export async function compressTo (
-  source: CompressSource, encoding: CompressedEncoding, target: string, signal?: AbortSignal
+  source: CompressSource, encoding: CompressedEncoding, target: string, options: { signal?: AbortSignal, mode?: number } = {}
 ): Promise<DiskVariant | undefined> {
+  const { signal, mode } = options
   const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
   const hash = createHash('sha512')
   let read = 0
@@ -244,6 +246,8 @@ export async function compressTo (
       await unlink(temporary)
       return undefined
     }
+    // Exactly `mode`, whatever the umask: a build sibling must be readable by whoever may read the file.
+    if (mode !== undefined) await chmod(temporary, mode)
     await rename(temporary, target)
     // After the rename: it changes the ctime, part of the signature.
     const stats = await stat(target, { bigint: true })

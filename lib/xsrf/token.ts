@@ -4,6 +4,7 @@
 // (BREACH). Decoding follows Tornado's `_decode_xsrf_token`, so a cookie or
 // token issued by a Tornado app with the same domain works here and back.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { escapeHtml, pythonStrInt } from '../shared/python.js'
 
 /** A decoded `_xsrf` cookie or submitted token. */
 export interface RawXsrfToken {
@@ -35,8 +36,6 @@ for (let i = 0; i < 16; i++) {
   HEX_VALUES['0123456789ABCDEF'.charCodeAt(i)] = i
 }
 const PIPE = 0x7c
-// Python's int(): surrounding whitespace, a sign, digits with single underscores.
-const PY_INT = /^[\s]*[+-]?[0-9]+(?:_[0-9]+)*[\s]*$/
 
 function hexDigit (text: string, index: number): number {
   const code = text.charCodeAt(index)
@@ -107,8 +106,9 @@ export function decodeXsrfToken (value: string): RawXsrfToken | null {
   if (parts.length !== 4) return null
   const mask = unhex(parts[1]!)
   const masked = unhex(parts[2]!)
-  if (mask === null || mask.length !== MASK_BYTES || masked === null || !PY_INT.test(parts[3]!)) return null
-  return { version: 2, token: applyMask(mask, masked), timestamp: Number.parseInt(parts[3]!.trim().replaceAll('_', ''), 10) }
+  const timestamp = pythonStrInt(parts[3]!)
+  if (mask === null || mask.length !== MASK_BYTES || masked === null || timestamp === null) return null
+  return { version: 2, token: applyMask(mask, masked), timestamp }
 }
 
 /**
@@ -144,37 +144,7 @@ export function cleanArgument (value: string): string {
   return value.trim()
 }
 
-/**
- * The value of cookie `name` in a raw `Cookie` header, parsed as Tornado
- * (Python's http.cookies) reads it: split on `;`, first `=`, trimmed, the last
- * occurrence wins, a double-quoted value is unquoted (`\ooo` octal, `\X`).
- * No percent-decoding: Tornado never does any, so neither do we.
- */
-export function readCookie (header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined
-  // Walks the pieces without splitting the header: this runs on every checked request.
-  let found: string | undefined
-  let start = 0
-  while (start <= header.length) {
-    let end = header.indexOf(';', start)
-    if (end === -1) end = header.length
-    const eq = header.indexOf('=', start)
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) found = header.slice(eq + 1, end).trim()
-    start = end + 1
-  }
-  return found === undefined ? undefined : unquoteCookieValue(found)
-}
-
-/** Python's `_unquote`: strips one pair of double quotes and undoes escapes. */
-export function unquoteCookieValue (value: string): string {
-  if (value.length < 2 || value[0] !== '"' || value[value.length - 1] !== '"') return value
-  return value.slice(1, -1).replace(/\\(?:([0-3][0-7][0-7])|(.))/gs, (_, octal: string | undefined, char: string) =>
-    octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : char)
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-
 /** Tornado's `xsrf_form_html()` markup, the token HTML-escaped. */
 export function xsrfFormHtml (token: string): string {
-  return `<input type="hidden" name="_xsrf" value="${token.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)}"/>`
+  return `<input type="hidden" name="_xsrf" value="${escapeHtml(token)}"/>`
 }
