@@ -200,6 +200,11 @@ export const FDK_CLUSTER_BODY_TIMEOUT = createError(
   'Request body paused for more than clientBodyTimeoutMs (%s ms)',
   408
 )
+export const FDK_CLUSTER_NOT_READY = createError(
+  'FDK_CLUSTER_NOT_READY',
+  'Worker %s did not become ready within readinessTimeoutMs (%s ms): %s',
+  503
+)
 export const FDK_CLUSTER_CONTROL_SOCKET = createError(
   'FDK_CLUSTER_CONTROL_SOCKET',
   'Cannot listen on the control socket %s: %s',

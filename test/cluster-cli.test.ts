@@ -23,6 +23,9 @@ t.test('start flags become launch options', async (t) => {
     module: 'app.js', options: { processes: 0, port: 8000, host: '0.0.0.0', mode: 'ports', shutdownTimeoutMs: 3000, maxRestarts: 7 }
   })
   t.same(parseStartArgs(['app.js'], {}), { module: 'app.js', options: {} })
+  t.same(parseStartArgs(['app.js', '--health-path', '/healthz', '--readiness-timeout', '5'], {}), {
+    module: 'app.js', options: { healthPath: '/healthz', readinessTimeoutMs: 5000 }
+  })
 })
 
 t.test('PORT and HOST from the environment are used, and flags win over them', async (t) => {
@@ -46,6 +49,8 @@ const usageErrors: Array<[string[], RegExp]> = [
   [['a.js', '--max-restarts', 'lots'], /--max-restarts must be an integer from 0 to 1000000, got "lots"/],
   [['a.js', '--mode', 'ports', '--processes', '4', '--port', '65534'], /"port": received 65534, expected a port from 1 to 65532 so that 4 consecutive ports fit/],
   [['a.js', '--host', ''], /--host must not be empty/],
+  [['a.js', '--health-path', 'healthz'], /"healthPath": received "healthz", expected a URL path/],
+  [['a.js', '--readiness-timeout', '0'], /--readiness-timeout must be an integer from 1 to 86400, got "0"/],
   [['a.js', '--mode', 'fork'], /--mode must be "shared" or "ports", got "fork"/],
   [['a.js', '--workers', '2'], /Unknown option '--workers'/]
 ]

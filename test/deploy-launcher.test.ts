@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from '../lib/cli/main.js'
 import { NGINX, freePort, need, startProcess, tempDir, waitForPort } from './helpers/tools.js'
-import { cli, killThenReload, root, startLauncher } from './helpers/launcher.js'
+import { HEALTH_PATH, cli, get, killThenReload, root, startLauncher } from './helpers/launcher.js'
 
 if (need(t, NGINX, 'nginx')) {
   if (!existsSync(cli)) {
@@ -19,11 +19,13 @@ if (need(t, NGINX, 'nginx')) {
       const nginxPort = await freePort()
       let config = ''
       const code = await main(['nginx', '--upstream', `127.0.0.1:${first}-${first + 1}`, '--listen', `127.0.0.1:${nginxPort}`,
-        '--static-root', join(root, 'example', 'static'), '--prefix', prefix], { stdout: (text) => { config += text }, stderr: () => {} })
+        '--static-root', join(root, 'example', 'static'), '--health', HEALTH_PATH, '--prefix', prefix], { stdout: (text) => { config += text }, stderr: () => {} })
       t.equal(code, 0)
       writeFileSync(join(prefix, 'nginx.conf'), config)
       const nginx = startProcess(t, NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'])
       await waitForPort(nginxPort, '127.0.0.1', nginx)
+      const healthy = await get(nginxPort, HEALTH_PATH)
+      t.same([healthy.status, JSON.parse(healthy.body)], [200, { status: 'ok' }], 'nginx passes the launcher\'s health route through')
       await killThenReload(t, 'nginx', nginxPort, first, launcher, () => readFileSync(join(prefix, 'error.log'), 'utf8'))
     })
   }

@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http'
 import { main } from '../lib/cli/main.js'
 import { haproxyTime, sizeInBytes } from '../lib/cli/config/haproxy.js'
 import { HAPROXY, freePort, need, run, startProcess, tempDir, waitForPort } from './helpers/tools.js'
-import { cli, get, killThenReload, root, startLauncher } from './helpers/launcher.js'
+import { HEALTH_PATH, cli, get, killThenReload, root, startLauncher } from './helpers/launcher.js'
 
 async function generate (args: string[]): Promise<{ code: number, out: string, err: string }> {
   let out = ''
@@ -116,11 +116,13 @@ if (need(t, HAPROXY, 'haproxy')) {
       const dir = tempDir(t, 'haproxy-e2e')
       const port = await freePort()
       const generated = await generate(['--upstream', `127.0.0.1:${first}-${first + 1}`, '--listen', `127.0.0.1:${port}`,
-        '--static-root', join(root, 'example', 'static'), '--aliases', 'robots.txt,favicon.ico', '--health', '/whoami', '--max-body', '1k'])
+        '--static-root', join(root, 'example', 'static'), '--aliases', 'robots.txt,favicon.ico', '--health', HEALTH_PATH, '--max-body', '1k'])
       t.equal(generated.code, 0)
       writeFileSync(join(dir, 'haproxy.cfg'), generated.out)
       const haproxy = startProcess(t, HAPROXY, ['-db', '-f', join(dir, 'haproxy.cfg')])
       await waitForPort(port, '127.0.0.1', haproxy)
+      const healthy = await get(port, HEALTH_PATH)
+      t.same([healthy.status, JSON.parse(healthy.body)], [200, { status: 'ok' }], 'the launcher\'s health route, which HAProxy\'s httpchk asks')
 
       // 127.0.0.2 is the client; HAProxy reaches the app from 127.0.0.1.
       const spoofed = await get(port, '/whoami', {

@@ -4,6 +4,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
 import { parseCidr } from './helpers/netns.js'
+import { parseStartArgs } from '../lib/cli/start.js'
 
 // The launcher's default drain time (shutdownTimeoutMs in DESIGN.md); import
 // it from lib/cluster once the launcher lands on main.
@@ -66,10 +67,15 @@ t.test('each pod runs the launcher with exactly one worker, listening on all int
   t.equal(Number(option('--port')), app.ports.find((port) => port.name === 'http')?.containerPort)
 })
 
-t.test('readiness and liveness probe the app\'s own port', async (t) => {
+t.test('readiness and liveness probe the launcher\'s health route on the app\'s own port', async (t) => {
   t.equal(app.readinessProbe?.httpGet?.port, 'http')
   t.equal(app.livenessProbe?.httpGet?.port, 'http')
-  t.equal(app.readinessProbe?.httpGet?.path, '/')
+  const healthPath = option('--health-path')
+  t.equal(healthPath, '/healthz', 'the launcher is started with a health route')
+  t.equal(app.readinessProbe?.httpGet?.path, healthPath)
+  t.equal(app.livenessProbe?.httpGet?.path, healthPath)
+  // The container's command as given, so the flag is one deploy-kit start takes.
+  t.match(parseStartArgs(app.command.slice(3), {}), { options: { healthPath, processes: 1, port: 8888 } })
 })
 
 t.test('the grace period outlasts the preStop pause plus the launcher\'s drain', async (t) => {

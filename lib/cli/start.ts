@@ -29,6 +29,11 @@ Options:
   --max-restarts N        crash restarts within 15 minutes before giving up (default 100)
   --max-body SIZE         maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);
                           give deploy-kit nginx the same --max-body
+  --health-path PATH      healthPath: every worker answers GET PATH with 200,
+                          503 once draining; a new worker is ready (and a reload
+                          goes on) only once it answers 200; give deploy-kit
+                          nginx / haproxy the same --health
+  --readiness-timeout S   seconds a new worker may take to become ready (default 30)
   --help, -h              show this help
 
 Flags win over the PORT and HOST environment variables (which supervisord,
@@ -40,7 +45,8 @@ const INTEGER_FLAGS = {
   processes: { min: 0, max: 1024, option: 'processes', scale: 1 },
   port: { min: 0, max: 65535, option: 'port', scale: 1 },
   'shutdown-timeout': { min: 0, max: 86400, option: 'shutdownTimeoutMs', scale: 1000 },
-  'max-restarts': { min: 0, max: 1_000_000, option: 'maxRestarts', scale: 1 }
+  'max-restarts': { min: 0, max: 1_000_000, option: 'maxRestarts', scale: 1 },
+  'readiness-timeout': { min: 1, max: 86400, option: 'readinessTimeoutMs', scale: 1000 }
 } as const
 
 function integer (source: string, value: string, min: number, max: number): number {
@@ -63,6 +69,8 @@ export function parseStartArgs (args: string[], env: NodeJS.ProcessEnv = process
       'shutdown-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
       'max-body': { type: 'string' },
+      'health-path': { type: 'string' },
+      'readiness-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -82,6 +90,7 @@ export function parseStartArgs (args: string[], env: NodeJS.ProcessEnv = process
   if (host !== undefined) options.host = host
   if (values.mode !== undefined) options.mode = values.mode
   if (values['max-body'] !== undefined) options.maxBodySize = sizeBytes(size('--max-body', values['max-body']))
+  if (values['health-path'] !== undefined) options.healthPath = values['health-path']
   // The launcher's own checks (ports mode needs room for every port) as usage errors too.
   try {
     normalizeClusterOptions(options)

@@ -5,10 +5,10 @@
 // handle held here, so during a reload the old and the new worker of a slot
 // are both on the port and the handover has no gap at all.
 import cluster, { type Worker } from 'node:cluster'
-import { FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
+import { FDK_CLUSTER_NOT_READY, FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
 import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
-import { defaultLogger, handleSignals, warnOpenFiles } from './worker.js'
+import { defaultLogger, handleSignals, hasReadinessGate, warnOpenFiles } from './worker.js'
 import { PrimaryWatch } from './primary-watch.js'
 import type { ReloadOutcome, WorkerRecord } from './watch.js'
 
@@ -198,10 +198,21 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     if (stopping !== undefined) return 'the primary is stopping'
     if (old === undefined) return null
     const fresh = fork(slot)
-    if (!await fresh.ready) {
-      const why = fresh.notReady === undefined ? 'exited before listening' : `did not become ready: ${fresh.notReady}`
-      return `the new worker ${slot} ${why}; the old workers keep serving`
+    // The worker bounds its build and its readiness check (readinessTimeoutMs
+    // each) from its 'building' word on; this is for one whose event loop is
+    // blocked meanwhile and so cannot say anything.
+    let backstop: NodeJS.Timeout | undefined
+    if (hasReadinessGate(settings)) {
+      fresh.worker.once('message', () => {
+        backstop = setTimeout(() => {
+          fresh.notReady ??= new FDK_CLUSTER_NOT_READY(String(slot), String(settings.readinessTimeoutMs), 'it sent no word since it started building (its event loop may be blocked); killed').message
+          fresh.worker.process.kill('SIGKILL')
+        }, 2 * settings.readinessTimeoutMs + KILL_MARGIN_MS)
+      })
     }
+    const ready = await fresh.ready
+    clearTimeout(backstop)
+    if (!ready) return `${fresh.notReady ?? `the new worker ${slot} exited before listening`}; the old workers keep serving`
     current[slot] = fresh
     log.info({ taskId: slot, pid: fresh.worker.process.pid, oldPid: old.worker.process.pid }, `worker ${slot} replaced`)
     if (live.has(old)) stopWorker(old)

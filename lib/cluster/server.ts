@@ -153,6 +153,11 @@ export class AppServer {
     return clean
   }
 
+  /** True from stopAccepting() on: the health route answers 503. */
+  get isDraining (): boolean {
+    return this.draining
+  }
+
   /** Open connections right now (for logs and tests). */
   get connections (): number {
     return this.sockets.size

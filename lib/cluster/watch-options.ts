@@ -4,7 +4,7 @@
 // from lib/cluster.ts so its option list only gains one spread.
 import { defaultControlPath } from './control.js'
 
-/** A readiness check, run in a new worker after it listens; false or a throw means not ready. */
+/** A readiness check, run in a new worker after buildApp and before it listens (retried until readinessTimeoutMs); false or a throw means not ready. */
 export type Readiness = (app: unknown) => boolean | undefined | Promise<boolean | undefined>
 
 export interface OverloadOptions {
@@ -33,9 +33,9 @@ export interface WatchOptions {
   metricsHost?: string
   /** A route every worker answers: 200 while serving, 503 once draining or overloaded. Default none. */
   healthPath?: string
-  /** Must pass in a new worker before it counts as ready (and, in a reload, before the old one drains). */
+  /** Must pass in a new worker before it listens (and, in a reload, before the old one drains); without it, GET healthPath answering 200 is the check. */
   readiness?: Readiness
-  /** How long a new worker may take to become ready. Default 30000. */
+  /** How long buildApp, and then the readiness check, may each take in a new worker. Default 30000. */
   readinessTimeoutMs?: number
   /** Opt-in: answer 503 + Retry-After past these bounds (@fastify/under-pressure's behaviour). */
   overload?: OverloadOptions

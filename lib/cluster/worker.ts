@@ -9,6 +9,8 @@ import { openFilesWarning, readOpenFileLimit } from './limits.js'
 import { workerTitle } from './supervisor.js'
 import { RequestTracker, Sampler, startHeartbeat } from './heartbeat.js'
 import type { WorkerMetrics } from './metrics.js'
+import { Health, awaitReady } from './health.js'
+import { FDK_CLUSTER_NOT_READY } from '../errors.js'
 
 /** The pino methods launch() uses; any pino logger (e.g. `app.log`) fits. */
 export interface Logger {
@@ -87,6 +89,47 @@ async function sendFinalMetrics (metrics: WorkerMetrics | undefined): Promise<vo
   })
 }
 
+/** True when a new worker must pass a readiness check before it counts as ready. */
+export function hasReadinessGate (settings: NormalizedClusterOptions): boolean {
+  return settings.readiness !== undefined || settings.healthPath !== undefined
+}
+
+/**
+ * Builds the app with the launcher's routes (health) and hooks (metrics),
+ * then waits until its readiness check passes; throws FDK_CLUSTER_NOT_READY.
+ * Nothing listens yet: an app that is not ready never gets a connection.
+ */
+export async function buildReady (buildApp: BuildApp, settings: NormalizedClusterOptions, slot: number, metrics?: WorkerMetrics): Promise<{ server: AppServer, health: Health }> {
+  const health = new Health(settings)
+  const notReady = (reason: string): Error => new FDK_CLUSTER_NOT_READY(String(slot), String(settings.readinessTimeoutMs), reason)
+  let server: AppServer
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const building = AppServer.build(buildApp, settings.clientLimits, (app) => {
+      metrics?.instrument(app)
+      health.install(app)
+    })
+    // With a gate, a buildApp that never finishes must not hold a reload forever.
+    server = !hasReadinessGate(settings)
+      ? await building
+      : await Promise.race([building, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(notReady('buildApp did not finish')), settings.readinessTimeoutMs) })])
+  } catch (error) {
+    health.stop()
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+  health.serve(server)
+  // From here, not from the start: a busy machine's slow start must not eat the check's time.
+  const reason = await awaitReady(server.app, settings.readiness, settings.healthPath, Date.now() + settings.readinessTimeoutMs)
+  if (reason !== null) {
+    health.stop()
+    await server.app.close()
+    throw notReady(reason)
+  }
+  return { server, health }
+}
+
 export async function runWorker (buildApp: BuildApp, settings: NormalizedClusterOptions): Promise<LaunchHandle> {
   const slot = Number(process.env.FDK_CLUSTER_TASK_ID)
   const port = Number(process.env.FDK_CLUSTER_PORT)
@@ -101,15 +144,18 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
   let bound: number
   let tracker: RequestTracker
   let metrics: WorkerMetrics | undefined
+  // The first word to the primary: from here the build and the readiness check are bounded.
+  process.send!({ fdk: 'building' })
   try {
     // prom-client is loaded only when metrics are on.
     if (settings.metricsPort !== undefined) metrics = new (await import('./metrics.js')).WorkerMetrics(slot)
-    server = await AppServer.build(buildApp, settings.clientLimits, (app) => metrics?.instrument(app))
+    server = (await buildReady(buildApp, settings, slot, metrics)).server
     tracker = new RequestTracker(server.app.server)
     bound = await server.listen(port, settings.host)
   } catch (error) {
     // The primary prints it, once, whatever the number of workers failing alike.
     const err = error instanceof Error ? { type: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code } : { message: String(error) }
+    if (err.code === 'FDK_CLUSTER_NOT_READY') process.send!({ fdk: 'not-ready', reason: (error as Error).message })
     process.send!({ fdk: 'boot-error', error: err }, (sendError: Error | null) => {
       if (sendError !== null) (settings.logger ?? defaultLogger()).error({ err: error, taskId: slot }, 'worker failed to start')
       process.exit(1)
@@ -154,9 +200,10 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
   warnOpenFiles(log, settings.minOpenFiles)
   slotHolder[TASK_ID] = 0
   let current: AppServer
+  let currentHealth: Health
   let port: number
   try {
-    current = await AppServer.build(buildApp, settings.clientLimits)
+    ({ server: current, health: currentHealth } = await buildReady(buildApp, settings, 0))
     port = await current.listen(settings.port, settings.host)
   } catch (error) {
     delete slotHolder[TASK_ID] // this process did not become a worker after all
@@ -171,10 +218,12 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
       if (state === 'draining') return
       log.info({ taskId: 0 }, 'reload started')
       let next: AppServer
+      let nextHealth: Health
       try {
-        next = await AppServer.build(buildApp, settings.clientLimits)
+        ({ server: next, health: nextHealth } = await buildReady(buildApp, settings, 0))
       } catch (error) {
-        log.error({ err: error }, 'reload failed: the new app did not build; the old one keeps serving')
+        const why = (error as { code?: string }).code === 'FDK_CLUSTER_NOT_READY' ? 'did not become ready' : 'did not build'
+        log.error({ err: error }, `reload failed: the new app ${why}; the old one keeps serving`)
         return
       }
       // No SO_REUSEPORT in Node 20: the port is free for the instant between these two calls.
@@ -186,8 +235,11 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
         log.error({ err: error, port }, 'reload failed: the port was taken while switching; exiting so the process manager restarts us')
         process.exit(1)
       } /* c8 ignore stop */
+      const oldHealth = currentHealth
       current = next
+      currentHealth = nextHealth
       await old.drain(settings.shutdownTimeoutMs)
+      oldHealth.stop()
       log.info({ taskId: 0 }, 'reload finished')
     })
     return reloading
@@ -195,7 +247,10 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
   let stopped: Promise<void> | undefined
   const close = (): Promise<void> => {
     state = 'draining'
-    stopped ??= reloading.then(() => current.drain(settings.shutdownTimeoutMs)).then(() => { removeSignals() })
+    stopped ??= reloading.then(() => current.drain(settings.shutdownTimeoutMs)).then(() => {
+      currentHealth.stop()
+      removeSignals()
+    })
     return stopped
   }
   const removeSignals = handleSignals(log, close, () => {}, reload)

@@ -67,10 +67,13 @@ export function load (port: number, maxRequests = 20_000): { stop: () => Promise
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** `deploy-kit start --mode ports` on consecutive free loopback ports; resolves once every worker listens. */
+/** The launcher's health route in these tests; give the balancer the same --health. */
+export const HEALTH_PATH = '/healthz'
+
+/** `deploy-kit start --mode ports --health-path /healthz` on consecutive free loopback ports; resolves once every worker listens. */
 export async function startLauncher (t: Test, workers: number, env: NodeJS.ProcessEnv = {}): Promise<{ first: number, launcher: ReturnType<typeof startProcess> }> {
   const first = await freePortRange(workers)
-  const launcher = startProcess(t, process.execPath, [cli, 'start', launchedApp, '--mode', 'ports', '--processes', String(workers), '--port', String(first), '--host', '127.0.0.1'],
+  const launcher = startProcess(t, process.execPath, [cli, 'start', launchedApp, '--mode', 'ports', '--processes', String(workers), '--port', String(first), '--host', '127.0.0.1', '--health-path', HEALTH_PATH],
     childEnv({ NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env }))
   for (let i = 0; i < workers; i++) await waitForPort(first + i, '127.0.0.1', launcher)
   return { first, launcher }
