@@ -117,7 +117,8 @@ if (need(t, NGINX, 'nginx')) {
     const staticDir = join(dir, 'static')
     mkdirSync(staticDir)
     writeFileSync(join(staticDir, 'built.js'), BIG)
-    writeFileSync(join(staticDir, 'built.js.br'), brotliCompressSync(BIG))
+    const builtBr = brotliCompressSync(BIG)
+    writeFileSync(join(staticDir, 'built.js.br'), builtBr)
     writeFileSync(join(staticDir, 'built.js.gz'), gzipSync(BIG, { level: 1 }))
     writeFileSync(join(staticDir, 'stale.js'), OTHER_BIG)
     writeFileSync(join(staticDir, 'stale.js.gz'), gzipSync(BIG)) // an older build's sibling: never sent
@@ -144,6 +145,17 @@ if (need(t, NGINX, 'nginx')) {
     }
     const built = await get(nginxPort, app.staticUrl('built.js'), { 'accept-encoding': 'gzip' })
     t.ok(built.body.equals(gzipSync(BIG, { level: 1 })), 'the build\'s own .gz, byte for byte')
+    // Ranges: nginx answers them from the representation it keeps for that Accept-Encoding (RFC 9110:
+    // a range of the selected representation, with its own ETag); the app alone always ranges identity bytes.
+    const brRange = await get(nginxPort, app.staticUrl('built.js'), { 'accept-encoding': 'gzip, deflate, br', range: 'bytes=0-99' })
+    t.equal(brRange.status, 206)
+    t.equal(brRange.headers['content-encoding'], 'br')
+    t.equal(brRange.headers['content-range'], `bytes 0-99/${builtBr.length}`)
+    t.ok(brRange.body.equals(builtBr.subarray(0, 100)), 'the first 100 bytes of the br representation')
+    const identityRange = await get(nginxPort, app.staticUrl('built.js'), { range: 'bytes=0-99' })
+    t.equal(identityRange.status, 206)
+    t.equal(identityRange.headers['content-encoding'], undefined)
+    t.ok(identityRange.body.equals(BIG.subarray(0, 100)), 'an identity client: the file\'s first 100 bytes')
 
     // A stale sibling is not the file: gzip clients get the file, never the old build.
     await everyClient(t, nginxPort, app.staticUrl('stale.js'), OTHER_BIG, 'stale.js')
