@@ -1,12 +1,14 @@
 // Issue 17 part 3, a fleet that is half Tornado, seen from a client: two
 // Fastify hosts and the example app's Tornado twin behind one generated nginx
 // (round robin, with its static proxy_cache) in network namespaces
-// (helpers/mixed-fleet.ts). Signed cookies and `_xsrf` forms cross between
-// the two kinds of host both ways; a missing or wrong `_xsrf` is refused by
-// both; the two `?v=` of the same bytes are compared and their caching on
-// every host and in nginx measured. The migration itself (Tornado out under
-// load, Fastify in) is fleet-migration.test.ts. Needs root and the real
-// Tornado (Debian python3-tornado); under CI=true neither may skip.
+// (helpers/mixed-fleet.ts). The client's address on every host (xheaders on
+// both); signed cookies and `_xsrf` forms cross between the two kinds of
+// host both ways; a missing or wrong `_xsrf` is refused by both; the two
+// `?v=` of the same bytes are compared and their caching on every host and
+// in nginx measured, compressed answers included. The migration itself
+// (Tornado out under load, Fastify in) is fleet-migration.test.ts. Needs root
+// and the real Tornado (Debian python3-tornado); under CI=true neither may
+// skip.
 import t from 'tap'
 import { netnsSkipReason } from './helpers/netns.js'
 import { formToken } from './helpers/forms.js'
@@ -21,6 +23,12 @@ if (missing !== null && process.env.CI === 'true') t.fail(missing)
 
 t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { skip: netnsSkipReason() || (missing ?? false) }, async (t) => {
   const { network, launchers, balancer: { LB }, address } = await startMixedFleet(t)
+
+  await t.test('every host sees the client\'s address through the balancer (xheaders on both)', async (t) => {
+    const spoof = { 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '203.0.113.9' }
+    const answers = await fromEveryHost(network, `${LB}/ip`, ALL_HOSTS, { headers: spoof })
+    for (const host of ALL_HOSTS) t.equal(JSON.parse(answers[host]!.body).ip, address('client'), `${host} sees the client, not what the client claims`)
+  })
 
   await t.test('a user signed in on the Tornado host is signed in on the Fastify hosts, and back', async (t) => {
     // Sign-ins through the balancer until one was done by Tornado and one by a Fastify host.
@@ -53,6 +61,24 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
       t.equal(anonymous[host]?.status, 302, `${host} sends a signed-out visitor to the login page`)
       t.equal(header(anonymous[host]!, 'location'), '/login?next=%2Faccount', `${host}: the same next= on both kinds of host`)
     }
+  })
+
+  await t.test('a user signed in on one kind of host signs out on either', async (t) => {
+    await untilCovered(['tornado', 'fastify'], async () => {
+      const browser = new Browser(network)
+      const form = await browser.request(`${LB}/login`)
+      await browser.post(`${LB}/login`, { _xsrf: formToken(form.body), name: 'leaving', next: '/' })
+      const home = await browser.request(`${LB}/`)
+      t.match(home.body, /Sign out leaving/, `${header(home, 'x-served-by')} shows the sign-out form`)
+      const out = await browser.post(`${LB}/logout`, { _xsrf: formToken(home.body) })
+      const host = header(out, 'x-served-by')
+      t.equal(out.status, 303, `${host} signs the user out`)
+      t.match(header(out, 'set-cookie'), /^user=[^;]*;.*(?:Max-Age=0|expires=(?:Thu, 01 Jan 1970|[^;]*20[0-2]\d ))/im, `${host} expires the cookie`)
+      t.match(header(out, 'set-cookie'), /^user=.*; Path=\//im, `${host} clears it at Path=/, where both kinds set it`)
+      const account = await browser.request(`${LB}/account`)
+      t.equal(account.status, 302, `then ${header(account, 'x-served-by')} sends the browser to the login page`)
+      return kind(host)
+    })
   })
 
   await t.test('a form rendered by one kind of host posts to the other with its _xsrf, both ways', async (t) => {
@@ -152,8 +178,11 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
 
     // Through the balancer: nginx keys its cache on the whole URL, so the two
     // versions are two entries, each filled by whichever host answered first.
+    const firstBodies: Record<string, string> = {}
+    const bodyOf = (url: string): string => firstBodies[url] as string
     for (const url of [fastify[0]!, tornado[0]!, fastify[1]!, tornado[1]!]) {
       const first = await answered(network, 'client', `${LB}${url}`)
+      firstBodies[url] = first.body
       t.equal(header(first, 'x-cache-status'), 'MISS', `${url.slice(0, 60)}…: a miss, filled by ${header(first, 'x-served-by')}`)
       for (let i = 0; i < 3; i++) {
         const again = await answered(network, 'client', `${LB}${url}`)
@@ -162,6 +191,20 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
         t.equal(header(again, 'cache-control'), header(first, 'cache-control'), 'with the Cache-Control of the host that filled it')
       }
     }
+    // Compressed answers in the same cache: nginx keeps one per Accept-Encoding
+    // (both kinds of host send Vary: Accept-Encoding), never gzip for a client without it.
+    for (const url of [fastify[0]!, tornado[0]!]) {
+      const fresh = `${url}&encoding=1` // a cache key of its own; still the same ?v=
+      const gzip = await answered(network, 'client', `${LB}${fresh}`, { headers: { 'accept-encoding': 'gzip' } })
+      t.equal(header(gzip, 'content-encoding'), 'gzip', `${fresh.slice(0, 50)}…: gzip from ${header(gzip, 'x-served-by')}`)
+      t.match(header(gzip, 'vary'), /Accept-Encoding/i)
+      const plain = await answered(network, 'client', `${LB}${fresh}`)
+      t.equal(header(plain, 'content-encoding'), '', `then a client without gzip gets identity bytes (${header(plain, 'x-cache-status')})`)
+      t.equal(plain.body, bodyOf(url), 'the file itself')
+      const again = await answered(network, 'client', `${LB}${fresh}`, { headers: { 'accept-encoding': 'gzip' } })
+      t.equal(header(again, 'content-encoding'), 'gzip', `and gzip again for a client that accepts it (${header(again, 'x-cache-status')})`)
+    }
+
     const unversioned = await fromEveryHost(network, `${LB}/static/site.css`, ALL_HOSTS)
     for (const host of ALL_HOSTS) t.equal(header(unversioned[host]!, 'x-cache-status'), '', `an unversioned URL bypasses nginx's cache and reaches ${host}`)
     t.equal(header(unversioned.appA!, 'cache-control'), 'public, no-cache')

@@ -66,7 +66,7 @@ const CLIENTS: Array<{ header: string | undefined, accepts: string[] }> = [
 interface Stack { app: FastifyInstance, appPort: number, nginxPort: number, staticDir: string }
 
 /** The app with `settings` on a copy of `files`, behind the nginx `deploy-kit nginx` generates for it. */
-async function behindNginx (t: Test, label: string, staticDir: string, settings: DeployKitSettings): Promise<Stack> {
+async function behindNginx (t: Test, label: string, staticDir: string, settings: DeployKitSettings, extra: string[] = []): Promise<Stack> {
   const app = Fastify()
   await app.register(deployKit, { staticPath: staticDir, ...settings })
   t.teardown(() => app.close())
@@ -78,7 +78,7 @@ async function behindNginx (t: Test, label: string, staticDir: string, settings:
   let config = ''
   let errors = ''
   const code = await main(['nginx', '--upstream', `127.0.0.1:${appPort}`, '--listen', `127.0.0.1:${nginxPort}`,
-    '--static-root', staticDir, '--prefix', prefix], { stdout: (text) => { config += text }, stderr: (text) => { errors += text } })
+    '--static-root', staticDir, '--prefix', prefix, ...extra], { stdout: (text) => { config += text }, stderr: (text) => { errors += text } })
   t.equal(code, 0, errors)
   writeFileSync(join(prefix, 'nginx.conf'), config)
   const nginx = startProcess(t, NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'])
@@ -117,7 +117,8 @@ if (need(t, NGINX, 'nginx')) {
     const staticDir = join(dir, 'static')
     mkdirSync(staticDir)
     writeFileSync(join(staticDir, 'built.js'), BIG)
-    writeFileSync(join(staticDir, 'built.js.br'), brotliCompressSync(BIG))
+    const builtBr = brotliCompressSync(BIG)
+    writeFileSync(join(staticDir, 'built.js.br'), builtBr)
     writeFileSync(join(staticDir, 'built.js.gz'), gzipSync(BIG, { level: 1 }))
     writeFileSync(join(staticDir, 'stale.js'), OTHER_BIG)
     writeFileSync(join(staticDir, 'stale.js.gz'), gzipSync(BIG)) // an older build's sibling: never sent
@@ -144,6 +145,17 @@ if (need(t, NGINX, 'nginx')) {
     }
     const built = await get(nginxPort, app.staticUrl('built.js'), { 'accept-encoding': 'gzip' })
     t.ok(built.body.equals(gzipSync(BIG, { level: 1 })), 'the build\'s own .gz, byte for byte')
+    // Ranges: nginx answers them from the representation it keeps for that Accept-Encoding (RFC 9110:
+    // a range of the selected representation, with its own ETag); the app alone always ranges identity bytes.
+    const brRange = await get(nginxPort, app.staticUrl('built.js'), { 'accept-encoding': 'gzip, deflate, br', range: 'bytes=0-99' })
+    t.equal(brRange.status, 206)
+    t.equal(brRange.headers['content-encoding'], 'br')
+    t.equal(brRange.headers['content-range'], `bytes 0-99/${builtBr.length}`)
+    t.ok(brRange.body.equals(builtBr.subarray(0, 100)), 'the first 100 bytes of the br representation')
+    const identityRange = await get(nginxPort, app.staticUrl('built.js'), { range: 'bytes=0-99' })
+    t.equal(identityRange.status, 206)
+    t.equal(identityRange.headers['content-encoding'], undefined)
+    t.ok(identityRange.body.equals(BIG.subarray(0, 100)), 'an identity client: the file\'s first 100 bytes')
 
     // A stale sibling is not the file: gzip clients get the file, never the old build.
     await everyClient(t, nginxPort, app.staticUrl('stale.js'), OTHER_BIG, 'stale.js')
@@ -208,10 +220,13 @@ if (need(t, NGINX, 'nginx')) {
     const staticDir = join(dir, 'static')
     cpSync(fileURLToPath(new URL('./fixtures/vite/build', import.meta.url)), staticDir, { recursive: true })
     writeFileSync(join(staticDir, 'assets', 'fake-AbCdEf12.js'), 'console.log("not from the bundler")\n')
-    const { app, nginxPort } = await behindNginx(t, 'bundler', staticDir, { staticBundlerManifest: '.vite/manifest.json' })
+    // The app and nginx read the same manifest: the app's setting, relative to the static root.
+    const { app, nginxPort } = await behindNginx(t, 'bundler', staticDir, { staticBundlerManifest: '.vite/manifest.json' },
+      ['--static-bundler-manifest', '.vite/manifest.json'])
 
     const url = app.staticUrl('src/main.ts')
     t.equal(url, '/static/assets/main-Bdcveeea.js')
+    const answers: Answer[] = []
     for (let i = 0; i < 2; i++) {
       const answer = await get(nginxPort, url, { 'accept-encoding': 'gzip, deflate, br' })
       t.equal(answer.status, 200)
@@ -219,7 +234,14 @@ if (need(t, NGINX, 'nginx')) {
       t.equal(count(answer, 'cache-control'), 1)
       t.equal(answer.headers.expires, undefined)
       t.match(decoded(answer).toString(), /lazy/, 'the bundle')
+      answers.push(answer)
     }
+    t.equal(answers[1]!.headers['x-cache-status'], 'HIT', 'a name the bundler hashed is kept by nginx, without ?v=')
+    const css = app.staticUrl('assets/main-Bx_pKM84.css')
+    await get(nginxPort, css)
+    t.equal((await get(nginxPort, css)).headers['x-cache-status'], 'HIT', 'its CSS too')
+    t.equal((await get(nginxPort, url, { 'if-none-match': answers[0]!.headers.etag as string, 'accept-encoding': 'gzip, deflate, br' })).status, 304,
+      'a browser revalidating it gets a 304 from nginx')
     for (const path of ['/static/assets/fake-AbCdEf12.js', '/static/assets/fake-AbCdEf12.js?v=0123456789abcdef', '/static/assets/main-Bdcveeea.js.map']) {
       for (let i = 0; i < 2; i++) {
         const answer = await get(nginxPort, path)
@@ -234,6 +256,21 @@ if (need(t, NGINX, 'nginx')) {
     const fake = await get(nginxPort, '/static/assets/fake-AbCdEf12.js')
     t.equal((await get(nginxPort, '/static/assets/fake-AbCdEf12.js', { 'if-none-match': fake.headers.etag as string })).status, 304,
       'an unversioned file revalidates through nginx')
+  })
+
+  t.test('--static-bundler-manifest: mistakes are option errors', async (t) => {
+    const dir = tempDir(t, 'nginx-bundler-options')
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ 'src/a.ts': { file: 'assets/a b-123.js' } }))
+    writeFileSync(join(dir, 'broken.json'), '{')
+    const generate = async (args: string[]): Promise<{ code: number, stderr: string }> => {
+      let stderr = ''
+      const code = await main(['nginx', '--upstream', '127.0.0.1:8000', ...args], { stdout: () => {}, stderr: (text) => { stderr += text } })
+      return { code, stderr }
+    }
+    t.match(await generate(['--static-bundler-manifest', 'manifest.json']), { code: 2, stderr: /--static-bundler-manifest.*together with --static-root/ })
+    t.match(await generate(['--static-root', dir, '--static-bundler-manifest', 'missing.json']), { code: 2, stderr: /--static-bundler-manifest.*a readable Vite manifest/ })
+    t.match(await generate(['--static-root', dir, '--static-bundler-manifest', 'broken.json']), { code: 2, stderr: /--static-bundler-manifest.*a readable Vite manifest/ })
+    t.match(await generate(['--static-root', dir, '--static-bundler-manifest', join(dir, 'manifest.json')]), { code: 2, stderr: /file names nginx can match as they are, not "assets\/a b-123.js"/ })
   })
 
   t.test('staticDefaultFilename through nginx: directory URLs and their redirect', async (t) => {

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto'
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import deployKit, { type DeployKitSettings } from '../lib/index.js'
+import { logCapture } from './helpers/tools.js'
 import { main } from '../lib/cli/main.js'
 import { DEFAULT_MANIFEST } from '../lib/cli/assets.js'
 import type { AssetManifest } from '../lib/static/manifest.js'
@@ -51,13 +51,7 @@ async function cli (args: string[]): Promise<{ code: number, stdout: string, std
 interface Built { app: FastifyInstance, logs: Array<Record<string, unknown>> }
 
 async function build (t: Test, settings: DeployKitSettings): Promise<Built> {
-  const logs: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, callback) {
-      logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
-      callback()
-    }
-  })
+  const { stream, lines: logs } = logCapture()
   const app = Fastify({ logger: { level: 'debug', stream } })
   await app.register(deployKit, { staticCompressDir: false, ...settings })
   t.teardown(() => app.close())

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import deployKit, { type DeployKitSettings } from '../lib/index.js'
+import { logCapture } from './helpers/tools.js'
 import { BackgroundCompressor, MAX_QUEUED, decodesTo } from '../lib/static/precompressed.js'
 import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL } from '../lib/static/response.js'
 
@@ -35,13 +35,7 @@ interface Built { app: FastifyInstance, dir: string, logs: Array<Record<string, 
 
 async function build (t: Test, files: Record<string, string | Buffer>, settings: DeployKitSettings = {}): Promise<Built> {
   const dir = tempdir(t, files)
-  const logs: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, callback) {
-      logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
-      callback()
-    }
-  })
+  const { stream, lines: logs } = logCapture()
   const app = Fastify({ logger: { level: 'debug', stream } })
   await app.register(deployKit, { staticWarmup: false, staticCompressDir: false, ...settings, staticPath: dir })
   t.teardown(() => app.close())

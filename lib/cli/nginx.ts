@@ -1,11 +1,13 @@
 // deploy-kit nginx: prints the nginx configuration that puts nginx in front
 // of the app processes (the seed guide's FriendFeed file, fixed; see
 // lib/cli/config/nginx.ts for what changed and why).
+import { resolve } from 'node:path'
 import type { CliIo } from './main.js'
 import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
 import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
 import * as check from './config/validate.js'
 import { CLIENT_LIMIT_DEFAULTS } from '../cluster/client-limits.js'
+import { readBundlerManifest } from '../static/manifest.js'
 
 /** client_max_body_size unless --max-body says otherwise: launch()'s maxBodySize default, so the two agree. */
 export const DEFAULT_MAX_BODY = check.nginxSize(CLIENT_LIMIT_DEFAULTS.maxBodySize)
@@ -25,6 +27,8 @@ Prints an nginx configuration for the app processes behind it.
   --static-prefix PATH   URL prefix of static files (default /static/)
   --aliases FILES        static files also served at the root
                          (default robots.txt,favicon.ico; needs --static-root)
+  --static-bundler-manifest FILE  the app's staticBundlerManifest (relative:
+                         to --static-root): nginx also keeps the files it lists
   --max-fails N          failures before an app process is skipped (default 1)
   --fail-timeout TIME    how long it is skipped (default 10s)
   --keepalive N          idle keep-alive connections to the app (default 32)
@@ -49,6 +53,7 @@ export const generator: Generator = {
     'static-root': { type: 'string' },
     'static-prefix': { type: 'string' },
     aliases: { type: 'string' },
+    'static-bundler-manifest': { type: 'string' },
     'max-fails': { type: 'string' },
     'fail-timeout': { type: 'string' },
     keepalive: { type: 'string' },
@@ -59,8 +64,33 @@ export const generator: Generator = {
     'worker-connections': { type: 'string' }
   },
   build (values, generatedBy) {
-    return nginxConfig(balancerOptions(values, generatedBy))
+    const options = balancerOptions(values, generatedBy)
+    const manifest = values['static-bundler-manifest'] as string | undefined
+    return nginxConfig(manifest === undefined ? options : { ...options, staticHashed: hashedUrls(manifest, options) })
   }
+}
+
+/** Characters a hashed file's URL may have to be listed in an nginx map as it is (bundlers use far fewer). */
+const MAP_SAFE = /^[\w.\-/@+~]+$/
+
+/**
+ * The URL paths of the files the bundler named by content, as nginx's $uri
+ * has them: the same list, read the same way, as the app's
+ * staticBundlerManifest, so nginx caches exactly what the app serves
+ * far-future without ?v= (never a file name that merely looks hashed).
+ */
+function hashedUrls (manifest: string, options: NginxConfigOptions): string[] {
+  if (options.staticRoot === undefined) throw check.invalidOption('--static-bundler-manifest', manifest, 'to be used together with --static-root')
+  let immutable: Set<string>
+  try {
+    immutable = readBundlerManifest(resolve(options.staticRoot, manifest)).immutable
+  } catch (error) {
+    throw check.invalidOption('--static-bundler-manifest', manifest, `a readable Vite manifest (${(error as Error).message})`)
+  }
+  return [...immutable].sort().map((file) => {
+    if (!MAP_SAFE.test(file)) throw check.invalidOption('--static-bundler-manifest', manifest, `file names nginx can match as they are, not ${JSON.stringify(file)}`)
+    return options.staticPrefix + file
+  })
 }
 
 /** The checked options of `deploy-kit nginx`; `deploy-kit haproxy` reads the same ones. */

@@ -57,14 +57,26 @@ export function encodingsOf (file: StaticFile): CompressedEncoding[] {
   return COMPRESSED_ENCODINGS.filter((encoding) => file.variants[encoding] !== undefined || file.onDisk[encoding] !== undefined)
 }
 
-function negotiatorFor (file: StaticFile): Negotiator | undefined {
-  const supported = encodingsOf(file)
-  if (supported.length === 0) return undefined
+function negotiatorForEncodings (supported: CompressedEncoding[]): Negotiator | null {
+  if (supported.length === 0) return null
   const key = supported.join(',')
   let negotiator = negotiators.get(key)
   if (negotiator === undefined) {
     negotiator = new Negotiator({ supportedValues: [...supported, 'identity'], cache: new BoundedCache() })
     negotiators.set(key, negotiator)
+  }
+  return negotiator
+}
+
+// Per file (a file whose representations change is a new object), so the hot
+// path finds its negotiator without listing the file's encodings each time.
+const fileNegotiators = new WeakMap<StaticFile, Negotiator | null>()
+
+function negotiatorFor (file: StaticFile): Negotiator | null {
+  let negotiator = fileNegotiators.get(file)
+  if (negotiator === undefined) {
+    negotiator = negotiatorForEncodings(encodingsOf(file))
+    fileNegotiators.set(file, negotiator)
   }
   return negotiator
 }

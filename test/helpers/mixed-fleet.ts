@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { main } from '../../lib/cli/main.js'
 import { NGINX, PYTHON, tempDir } from './tools.js'
-import { FIXTURE_ENV, createNetwork, type HttpResult, type Network, type RequestSpec } from './netns.js'
+import { FIXTURE_ENV, createNetwork, type HttpResult, type LoadSummary, type Network, type RequestSpec } from './netns.js'
 import { FIRST_PORT, OLD_SECRET, WORKERS, answered, cookies, header, ready, startLauncher, type Launcher } from './fleet.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -182,4 +182,56 @@ export async function onlyFrom (network: Network, balancer: Balancer, hosts: rea
     await sleep(20)
   }
   throw new Error(`the balancer kept sending to other hosts than ${hosts.join(', ')}: ${served.slice(-40).join(' ')}\n${balancer.log()}`)
+}
+
+/** A load loop with its progress in view: `summary` grows as answers come in. */
+export interface RunningLoad { summary: LoadSummary, done: Promise<LoadSummary> }
+
+const LOAD_LIMIT = 20_000
+
+/** `concurrency` requests at a time from `from` until `signal` aborts (at most LOAD_LIMIT). */
+export function startLoad (network: Network, from: string, url: string, spec: RequestSpec, concurrency: number, signal: AbortSignal): RunningLoad {
+  const summary: LoadSummary = { sent: 0, failed: 0, statuses: {}, errors: {}, results: [], slowestMs: 0 }
+  return { summary, done: network.load(from, url, { ...spec, count: LOAD_LIMIT, concurrency, signal, into: summary }) }
+}
+
+/** Until every load has `more` answers beyond what it had (bounded: 20 s). */
+async function progressed (loads: RunningLoad[], more: number): Promise<void> {
+  const targets = loads.map((load) => load.summary.results.length + more)
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(10)) {
+    if (loads.every((load, i) => load.summary.results.length >= (targets[i] as number))) return
+  }
+  throw new Error(`the load stalled: ${loads.map((load) => JSON.stringify({ statuses: load.summary.statuses, errors: load.summary.errors })).join(' ')}`)
+}
+
+/**
+ * Two loads through the balancer while `during` runs: GETs of `getPath` (4
+ * at a time) and form posts (2 at a time: POST /messages with a browser's
+ * `_xsrf` cookie and token, which nginx never retries on another host). Each
+ * has answers before `during` starts and after it ends. Then: no failed
+ * request, every post accepted (303).
+ */
+export async function stepUnderLoad (t: Test, network: Network, balancer: Balancer, form: { cookie: string, token: string }, during: () => Promise<void>): Promise<{ gets: LoadSummary, posts: LoadSummary }> {
+  const stop = new AbortController()
+  const gets = startLoad(network, 'client', `${balancer.LB}/ip`, {}, 4, stop.signal)
+  const posts = startLoad(network, 'client', `${balancer.LB}/messages`, {
+    method: 'POST',
+    headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _xsrf: form.token, text: 'during the migration' }).toString()
+  }, 2, stop.signal)
+  try {
+    await progressed([gets, posts], 20)
+    await during()
+    await progressed([gets, posts], 20)
+  } finally {
+    stop.abort()
+  }
+  await Promise.all([gets.done, posts.done])
+  for (const [what, summary] of [['GET', gets.summary], ['POST', posts.summary]] as const) {
+    const failures = summary.results.filter((result) => result.error !== undefined || (result.status as number) >= 500)
+    t.ok(summary.sent > 0 && summary.sent < LOAD_LIMIT, `${what}: ${summary.sent} requests sent (bounded)`)
+    t.equal(summary.failed, 0, `${what}: no failed request at the client`, { statuses: summary.statuses, errors: summary.errors, failures: failures.slice(0, 5) })
+  }
+  t.same(Object.keys(posts.summary.statuses), ['303'], 'every form post accepted, whichever host took it')
+  return { gets: gets.summary, posts: posts.summary }
 }

@@ -341,9 +341,11 @@ export class Network {
    * `count` requests from inside the host, at most `concurrency` at a time;
    * resolves when all have ended. With `signal`, no new request starts once it
    * is aborted (load "while something happens", still bounded by `count`).
+   * With `into`, the figures go into that summary as answers come in, for a
+   * caller that watches the load's progress.
    */
-  async load (name: string, url: string, { count, concurrency = 4, signal, ...spec }: RequestSpec & { count: number, concurrency?: number, signal?: AbortSignal }): Promise<LoadSummary> {
-    const summary: LoadSummary = { sent: 0, failed: 0, statuses: {}, errors: {}, results: [], slowestMs: 0 }
+  async load (name: string, url: string, { count, concurrency = 4, signal, into, ...spec }: RequestSpec & { count: number, concurrency?: number, signal?: AbortSignal, into?: LoadSummary }): Promise<LoadSummary> {
+    const summary: LoadSummary = into ?? { sent: 0, failed: 0, statuses: {}, errors: {}, results: [], slowestMs: 0 }
     const worker = async (): Promise<void> => {
       while (summary.sent < count && signal?.aborted !== true) {
         summary.sent++

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createServer, connect } from 'node:net'
+import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 
 export const NGINX = '/usr/sbin/nginx'
@@ -119,4 +120,16 @@ export async function freePortRange (count: number, host = '127.0.0.1'): Promise
     if (ok) return first
   }
   throw new Error(`no ${count} consecutive free ports found`)
+}
+
+/** A Fastify `logger.stream` that keeps every JSON log line, parsed, in `lines`. */
+export function logCapture (): { stream: Writable, lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
+      callback()
+    }
+  })
+  return { stream, lines }
 }

@@ -32,6 +32,8 @@ export interface NginxConfigOptions {
   staticPrefix: string
   /** Files of staticRoot also served at the site root. */
   aliases: string[]
+  /** URL paths the bundler named by content (--static-bundler-manifest): cached without ?v=. */
+  staticHashed?: string[]
   /** Per upstream server: failures before it is skipped for failTimeout. Default 1 / '10s'. */
   maxFails: number
   failTimeout: string
@@ -148,12 +150,29 @@ export function nginxConfig (o: NginxConfigOptions): string {
       '    proxy_cache_key $request_uri;',
       '    proxy_cache_lock on;',
       '    # Unversioned URLs ("no-cache" in the app) bypass the cache entirely, so the',
-      '    # browser\'s If-None-Match reaches the app and a 304 comes back.',
-      `    map $arg_v $${STATIC_CACHE_ZONE}_zone {`,
-      '        "" off;',
-      `        default ${STATIC_CACHE_ZONE};`,
-      '    }'
+      '    # browser\'s If-None-Match reaches the app and a 304 comes back.'
     )
+    if (o.staticHashed === undefined) {
+      lines.push(
+        `    map $arg_v $${STATIC_CACHE_ZONE}_zone {`,
+        '        "" off;',
+        `        default ${STATIC_CACHE_ZONE};`,
+        '    }'
+      )
+    } else {
+      lines.push(
+        '    # Except the files the bundler named by content (its manifest): the app serves',
+        '    # them far-future without ?v=, so nginx keeps them too.',
+        `    map $uri $${STATIC_CACHE_ZONE}_hashed {`,
+        '        default "";',
+        ...o.staticHashed.map((path) => `        ${path} 1;`),
+        '    }',
+        `    map $arg_v$${STATIC_CACHE_ZONE}_hashed $${STATIC_CACHE_ZONE}_zone {`,
+        '        "" off;',
+        `        default ${STATIC_CACHE_ZONE};`,
+        '    }'
+      )
+    }
   }
   lines.push(
     '',
