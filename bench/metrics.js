@@ -1,17 +1,24 @@
-// Cost of the launcher's Prometheus metrics on GET /hello: two launches of 2
-// workers in shared mode, one with metricsPort and one without, both up at
-// once and pinned to CPU 0; wrk (pinned to CPU 1) loads them in interleaved
-// rounds, and a scrape runs each second during the metrics rounds, as
-// Prometheus would. Prints each round and the median and range of on/off.
-//   npm run build && flock /work/.locks/bench node bench/metrics.js [rounds] [seconds]
-import { spawn, execFileSync } from 'node:child_process'
-import { once } from 'node:events'
+// Cost of the launcher's Prometheus metrics on GET /hello (issue 16: metrics
+// on must stay >= 0.97x metrics off): two launches of 2 workers in shared
+// mode, one with metricsPort and one without, loaded with the method of
+// bench/harness.js (both up at once and pinned to CPU 0 with their workers,
+// wrk pinned to CPU 1, the response checked before timing, interleaved
+// rounds, medians and per-round ratios). The launch with metrics scrapes its
+// own /metrics every second, as Prometheus would (the scrape's cost, the
+// primary asking every worker for its counts, lands on the server's CPU).
+//   npm run build && flock -x /work/.locks/quiet node bench/metrics.js
+//   BENCH_ROUNDS=5 BENCH_SECONDS=2 BENCH_CONNECTIONS=50 (the defaults)
 import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { compareCases, startServer, stopServer } from './harness.js'
 
-if (process.argv[2] === '--serve') {
+async function serve (metrics) {
   const { launch } = await import('../dist/cluster.js')
   const { default: Fastify } = await import('fastify')
-  const metrics = process.argv[3] === 'on'
+  let reported = false
+  // The harness stops a server by closing its stdin: stop the launch as SIGTERM would.
+  process.stdin.resume()
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
   await launch(() => {
     const app = Fastify()
     app.get('/hello', async () => ({ hello: 'world' }))
@@ -22,42 +29,37 @@ if (process.argv[2] === '--serve') {
     host: '127.0.0.1',
     controlSocket: false,
     ...(metrics ? { metricsPort: 0 } : {}),
-    logger: { info: (obj, msg) => { if (msg === 'worker listening' || msg === 'metrics listening') console.log(JSON.stringify({ msg, ...obj })) }, warn () {}, error: console.error }
+    logger: {
+      info: (obj, msg) => {
+        if (msg === 'metrics listening') {
+          const scrape = setInterval(() => http.get({ host: '127.0.0.1', port: obj.port, path: '/metrics' }, (response) => response.resume()), 1000)
+          scrape.unref()
+        }
+        if (!reported && msg === 'worker listening') {
+          reported = true
+          process.stdout.write(`PORT ${obj.port}\n`)
+        }
+      },
+      warn () {},
+      error: console.error
+    }
   })
-} else {
-  const rounds = Number(process.argv[2] ?? 6)
-  const seconds = Number(process.argv[3] ?? 5)
-  async function serve (mode) {
-    const child = spawn('taskset', ['-c', '0', process.execPath, new URL(import.meta.url).pathname, '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let text = ''
-    child.stdout.on('data', (chunk) => { text += chunk })
-    const want = mode === 'on' ? 3 : 2
-    while (text.split('\n').filter(Boolean).length < want) await once(child.stdout, 'data')
-    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line))
-    return { child, port: lines.find((l) => l.msg === 'worker listening').port, metricsPort: lines.find((l) => l.msg === 'metrics listening')?.port }
-  }
-  const wrk = (port) => {
-    const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${port}/hello`]).toString()
-    return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1])
-  }
-  const off = await serve('off')
-  const on = await serve('on')
-  const scraper = setInterval(() => http.get({ host: '127.0.0.1', port: on.metricsPort, path: '/metrics' }, (r) => r.resume()), 1000)
-  const ratios = []
-  for (let round = 0; round < rounds; round++) {
-    // Alternate which goes first, so a burst from outside hits both alike.
-    const [a, b] = round % 2 === 0 ? [off, on] : [on, off]
-    const first = wrk(a.port)
-    const second = wrk(b.port)
-    const offRps = a === off ? first : second
-    const onRps = a === on ? first : second
-    ratios.push(onRps / offRps)
-    console.log(`round ${round + 1}: off ${Math.round(offRps)} req/s, on ${Math.round(onRps)} req/s, on/off ${(onRps / offRps).toFixed(3)}`)
-  }
-  clearInterval(scraper)
-  ratios.sort((x, y) => x - y)
-  const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2] : (ratios[ratios.length / 2 - 1] + ratios[ratios.length / 2]) / 2
-  console.log(`metrics on/off: median ${median.toFixed(3)}x, range ${ratios[0].toFixed(3)}-${ratios.at(-1).toFixed(3)} over ${rounds} rounds of ${seconds} s`)
-  for (const server of [off, on]) server.child.kill('SIGTERM')
-  await Promise.all([off, on].map((server) => once(server.child, 'exit')))
 }
+
+async function main () {
+  const script = fileURLToPath(import.meta.url)
+  const servers = {}
+  try {
+    servers.off = await startServer('metrics off', script, ['off'])
+    servers.on = await startServer('metrics on', script, ['on'])
+    const hello = { method: 'GET', path: '/hello', headers: {}, expect: { encoding: 'identity', body: Buffer.from('{"hello":"world"}') } }
+    await compareCases([
+      { label: 'GET /hello, 2 workers (shared port): metricsPort + a scrape a second vs no metrics', contender: servers.on, baseline: servers.off, load: hello, target: 0.97 }
+    ])
+  } finally {
+    await Promise.all(Object.values(servers).map(stopServer))
+  }
+}
+
+if (process.argv[2] === 'serve') await serve(process.argv[3] === 'on')
+else await main()

@@ -63,6 +63,24 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
     }
   })
 
+  await t.test('a user signed in on one kind of host signs out on either', async (t) => {
+    await untilCovered(['tornado', 'fastify'], async () => {
+      const browser = new Browser(network)
+      const form = await browser.request(`${LB}/login`)
+      await browser.post(`${LB}/login`, { _xsrf: formToken(form.body), name: 'leaving', next: '/' })
+      const home = await browser.request(`${LB}/`)
+      t.match(home.body, /Sign out leaving/, `${header(home, 'x-served-by')} shows the sign-out form`)
+      const out = await browser.post(`${LB}/logout`, { _xsrf: formToken(home.body) })
+      const host = header(out, 'x-served-by')
+      t.equal(out.status, 303, `${host} signs the user out`)
+      t.match(header(out, 'set-cookie'), /^user=[^;]*;.*(?:Max-Age=0|expires=(?:Thu, 01 Jan 1970|[^;]*20[0-2]\d ))/im, `${host} expires the cookie`)
+      t.match(header(out, 'set-cookie'), /^user=.*; Path=\//im, `${host} clears it at Path=/, where both kinds set it`)
+      const account = await browser.request(`${LB}/account`)
+      t.equal(account.status, 302, `then ${header(account, 'x-served-by')} sends the browser to the login page`)
+      return kind(host)
+    })
+  })
+
   await t.test('a form rendered by one kind of host posts to the other with its _xsrf, both ways', async (t) => {
     // A new browser each time, so the _xsrf cookie too comes from the host that rendered the form.
     // One nginx worker alone would pair its servers the same way every time

@@ -37,17 +37,24 @@ export interface Beat {
   oldest: InFlightRequest[]
 }
 
+/** Told of every finished response and how long it took (the metrics count there). */
+export type ResponseDone = (response: ServerResponse, seconds: number) => void
+
 /** Counts the requests of one http server: served, in flight, and when each in-flight one started. */
 export class RequestTracker {
   served = 0
   private readonly active = new Map<IncomingMessage, number>()
 
-  constructor (server: HttpServer) {
+  /** `done` rides on the one listener per response this already has, so the metrics add none. */
+  constructor (server: HttpServer, done?: ResponseDone) {
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      this.active.set(request, Date.now())
+      const startedAt = Date.now()
+      const started = done === undefined ? 0 : performance.now()
+      this.active.set(request, startedAt)
       response.once('close', () => {
         this.active.delete(request)
         this.served++
+        done?.(response, (performance.now() - started) / 1000)
       })
     })
   }

@@ -104,6 +104,7 @@ export async function buildReady (buildApp: BuildApp, settings: NormalizedCluste
   const notReady = (reason: string): Error => new FDK_CLUSTER_NOT_READY(String(slot), String(settings.readinessTimeoutMs), reason)
   let server: AppServer
   let timer: NodeJS.Timeout | undefined
+  const unwatch = metrics?.watchRoutes()
   try {
     const building = AppServer.build(buildApp, settings.clientLimits, (app) => {
       metrics?.instrument(app)
@@ -118,6 +119,7 @@ export async function buildReady (buildApp: BuildApp, settings: NormalizedCluste
     throw error
   } finally {
     clearTimeout(timer)
+    unwatch?.()
   }
   health.serve(server)
   // From here, not from the start: a busy machine's slow start must not eat the check's time.
@@ -150,7 +152,7 @@ export async function runWorker (buildApp: BuildApp, settings: NormalizedCluster
     // prom-client is loaded only when metrics are on.
     if (settings.metricsPort !== undefined) metrics = new (await import('./metrics.js')).WorkerMetrics(slot)
     server = (await buildReady(buildApp, settings, slot, metrics)).server
-    tracker = new RequestTracker(server.app.server)
+    tracker = new RequestTracker(server.app.server, metrics?.finished)
     bound = await server.listen(port, settings.host)
   } catch (error) {
     // The primary prints it, once, whatever the number of workers failing alike.
