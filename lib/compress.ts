@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync, onSendHookHandler } from 'fas
 import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './settings.js'
-import { COMPRESSIBLE_TYPES } from './static/mime.js'
+import { COMPRESSIBLE_TYPES } from './shared/mime.js'
 import { FDK_COMPRESS_ALREADY_REGISTERED } from './errors.js'
 
 export interface CompressOptions {

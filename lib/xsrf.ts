@@ -12,7 +12,7 @@ import fp from 'fastify-plugin'
 import { stringifySetCookie, type SetCookie } from 'cookie'
 import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './settings.js'
 import { addTemplateLocal, templateHtml } from './locals.js'
-import { registerFormParsers } from './form-bodies.js'
+import { registerFormParsers } from './xsrf/form-bodies.js'
 import { sendErrorResponse } from './error-response.js'
 import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './errors.js'
 import {

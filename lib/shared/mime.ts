@@ -1,4 +1,4 @@
-// Content types from the same table @fastify/static uses (@fastify/send's
+// Content types (for static files, and what compressResponse compresses), from the same table @fastify/static uses (@fastify/send's
 // mime), with `charset=utf-8` on text types (Tornado never adds a charset,
 // which leaves browsers guessing for CSS and JavaScript).
 import send from '@fastify/send'
