@@ -6,10 +6,13 @@
 // - before any timing, one request per (server, request) pair is checked for
 //   its status, its Content-Encoding and its exact body; wrk's own count of
 //   failed responses must stay at zero;
-// - a discarded warm-up round, then rounds in which every case runs its
-//   baseline and its contender back to back (which goes first alternates, and
-//   the case order rotates), so drift on a shared machine falls on both sides
-//   of each ratio alike;
+// - rounds in which every case runs its baseline and its contender back to
+//   back (which goes first alternates, and the case order rotates), so drift
+//   on a shared machine falls on both sides of each ratio alike; each timed
+//   run follows an untimed second of the same load on the same server, since
+//   a server idle while the others ran starts cold (measured: without it, a
+//   part that adds no work to GET /hello came out at 0.8x the bare server,
+//   which as the shared baseline ran far more often);
 // - per-round figures, medians, the ratio of medians and the range of the
 //   per-round ratios are printed; nothing here asserts a timing.
 import { execFileSync, spawn } from 'node:child_process'
@@ -23,6 +26,8 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+// Untimed load right before every timed run (whole seconds: wrk's unit).
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
 // BENCH_CASES: only the cases whose label contains this text (see compareCases).
 
 function has (command) {
@@ -267,14 +272,19 @@ export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECON
     console.log(`checked: every contender answers every case with the expected status, encoding and body (${pairs.length} server/request pairs)`)
     for (const line of describeMethod(rounds, seconds, pin)) console.log(line)
 
-    for (const { server, load } of pairs) await measure(scripts, server, load, Math.min(seconds, 2), { pin }) // warm-up, discarded
     const results = cases.map(() => ({ contender: [], baseline: [] }))
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < cases.length; k++) {
         const i = (k + round) % cases.length
         const c = cases[i]
         const sides = round % 2 === 0 ? ['baseline', 'contender'] : ['contender', 'baseline']
-        for (const side of sides) results[i][side].push(await measure(scripts, c[side], c.load, seconds, { pin }))
+        for (const side of sides) {
+          // Untimed first: a server that sat idle while the others ran has
+          // cold caches, a shrunk heap and flushed bytecode, and the baseline
+          // shared by many cases would otherwise always be the warmer one.
+          await measure(scripts, c[side], c.load, WARM_SECONDS, { pin })
+          results[i][side].push(await measure(scripts, c[side], c.load, seconds, { pin }))
+        }
       }
       const ratios = results.map((r) => (r.contender[round].rps / r.baseline[round].rps).toFixed(2))
       console.log(`round ${round + 1}: ratios ${ratios.join(' ')} (load average ${loadavg()[0].toFixed(1)})`)
