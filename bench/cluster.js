@@ -6,16 +6,11 @@
 //   npm run build && node bench/cluster.js
 import { fileURLToPath } from 'node:url'
 import { availableParallelism } from 'node:os'
-import { compareCases, startServer, stopServer } from './harness.js'
+import { compareCases, serveLaunch, startServer, stopServer } from './harness.js'
 
 async function serve (processes) {
-  const { launch } = await import('../dist/cluster.js')
   const { default: Fastify } = await import('fastify')
-  let reported = false
-  // The harness stops a server by closing its stdin: stop the launch as SIGTERM would.
-  process.stdin.resume()
-  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
-  await launch(() => {
+  await serveLaunch(() => {
     const app = Fastify()
     app.get('/work/:n', async (request) => {
       const n = Number(request.params.n)
@@ -24,22 +19,7 @@ async function serve (processes) {
       return { sum }
     })
     return app
-  }, {
-    processes,
-    port: 0,
-    host: '127.0.0.1',
-    controlSocket: false,
-    logger: {
-      info: (obj, msg) => {
-        if (!reported && (msg === 'worker listening' || /listening in-process/.test(msg))) {
-          reported = true
-          process.stdout.write(`PORT ${obj.port}\n`)
-        }
-      },
-      warn () {},
-      error: console.error
-    }
-  })
+  }, { processes })
 }
 
 async function main () {

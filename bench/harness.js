@@ -76,6 +76,35 @@ export async function serveUntilStdinEnds (app) {
 }
 
 /** Stops a server from `startServer` (its stdin ends) or any other child process (SIGTERM). */
+/**
+ * The server side of `startServer` for a launch() of the package's launcher:
+ * reports the first worker's port; the end of stdin stops the launch as
+ * SIGTERM would. `onInfo` sees the launcher's other info lines.
+ */
+export async function serveLaunch (buildApp, options, onInfo = () => {}) {
+  const { launch } = await import('../dist/cluster.js')
+  let reported = false
+  process.stdin.resume()
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
+  await launch(buildApp, {
+    port: 0,
+    host: '127.0.0.1',
+    controlSocket: false,
+    ...options,
+    logger: {
+      info: (obj, msg) => {
+        onInfo(obj, msg)
+        if (!reported && (msg === 'worker listening' || /listening in-process/.test(msg))) {
+          reported = true
+          process.stdout.write(`PORT ${obj.port}\n`)
+        }
+      },
+      warn () {},
+      error: console.error
+    }
+  })
+}
+
 export function stopServer (server) {
   return new Promise((resolve) => {
     if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve()

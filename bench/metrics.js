@@ -10,44 +10,23 @@
 //   BENCH_ROUNDS=5 BENCH_SECONDS=2 BENCH_CONNECTIONS=50 BENCH_SCRAPE_MS=1000 (the defaults)
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { compareCases, startServer, stopServer } from './harness.js'
+import { compareCases, serveLaunch, startServer, stopServer } from './harness.js'
 
 // Prometheus' own default is 60 s, 15 s a common choice; 1 s puts a
 // scrape's cost (the primary asking every worker) in every round.
 const SCRAPE_MS = Number(process.env.BENCH_SCRAPE_MS ?? 1000)
 
 async function serve (metrics) {
-  const { launch } = await import('../dist/cluster.js')
   const { default: Fastify } = await import('fastify')
-  let reported = false
-  // The harness stops a server by closing its stdin: stop the launch as SIGTERM would.
-  process.stdin.resume()
-  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
-  await launch(() => {
+  await serveLaunch(() => {
     const app = Fastify()
     app.get('/hello', async () => ({ hello: 'world' }))
     return app
-  }, {
-    processes: 2,
-    port: 0,
-    host: '127.0.0.1',
-    controlSocket: false,
-    ...(metrics ? { metricsPort: 0 } : {}),
-    logger: {
-      info: (obj, msg) => {
-        if (msg === 'metrics listening') {
-          // A scrape that meets the listener closing at the end is no matter.
-          const scrape = setInterval(() => http.get({ host: '127.0.0.1', port: obj.port, path: '/metrics' }, (response) => response.resume()).on('error', () => {}), SCRAPE_MS)
-          scrape.unref()
-        }
-        if (!reported && msg === 'worker listening') {
-          reported = true
-          process.stdout.write(`PORT ${obj.port}\n`)
-        }
-      },
-      warn () {},
-      error: console.error
-    }
+  }, { processes: 2, ...(metrics ? { metricsPort: 0 } : {}) }, (obj, msg) => {
+    if (msg !== 'metrics listening') return
+    // A scrape that meets the listener closing at the end is no matter.
+    const scrape = setInterval(() => http.get({ host: '127.0.0.1', port: obj.port, path: '/metrics' }, (response) => response.resume()).on('error', () => {}), SCRAPE_MS)
+    scrape.unref()
   })
 }
 
