@@ -69,6 +69,9 @@ export interface LaunchHandle {
   close: () => Promise<void>
 }
 
+/** How long a stopping worker may drain by default (shutdownTimeoutMs); generated files size their stop timeouts from it. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
 const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',
   'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]
 
@@ -110,7 +113,7 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     processes,
     mode,
     maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0),
     minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
     logger,
     clientLimits: {
