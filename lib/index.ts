@@ -112,4 +112,5 @@ const deployKit: FastifyPluginAsync<DeployKitSettings> = async (fastify, options
   }
 }
 
-export default fp(deployKit, { fastify: '5.x', name: 'fastify-deploy-kit' })
+export const fastifyDeployKit = fp(deployKit, { fastify: '5.x', name: 'fastify-deploy-kit' })
+export default fastifyDeployKit

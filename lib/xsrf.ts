@@ -276,4 +276,5 @@ function hasUnsafeRoute (fastify: FastifyInstance): boolean {
   return false
 }
 
-export default fp(xsrf, { fastify: '5.x', name: 'fastify-deploy-kit/xsrf' })
+export const fastifyDeployXsrf = fp(xsrf, { fastify: '5.x', name: 'fastify-deploy-kit/xsrf' })
+export default fastifyDeployXsrf
