@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os'
 import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './errors.js'
 import { describeValue } from './settings.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
-import type { BuildApp, LaunchableApp } from './cluster/server.js'
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'
 import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
 import { runPrimary, type WorkerInfo } from './cluster/primary.js'
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './cluster/client-limits.js'
@@ -68,9 +68,6 @@ export interface LaunchHandle {
   /** Graceful stop of everything (what SIGTERM does, without exiting the process). */
   close: () => Promise<void>
 }
-
-/** How long a stopping worker may drain by default (shutdownTimeoutMs); generated files size their stop timeouts from it. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',
   'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]

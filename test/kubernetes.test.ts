@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml'
 import { parseCidr } from './helpers/netns.js'
 import { main } from '../lib/cli/main.js'
 import { parseStartArgs } from '../lib/cli/start.js'
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../lib/cluster.js'
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../lib/cluster/server.js'
 import { GRACE_SLACK_SECONDS } from '../lib/cli/config/kubernetes.js'
 
 interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: { name: string, key: string } } }

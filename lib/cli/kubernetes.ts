@@ -4,7 +4,7 @@ import type { CliIo } from './main.js'
 import { kubernetesManifests, GRACE_SLACK_SECONDS } from './config/kubernetes.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
 import * as check from './config/validate.js'
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../cluster.js'
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../cluster/server.js'
 
 const DEFAULT_CLI = 'node_modules/fastify-deploy-kit/dist/cli/main.js'
 const DEFAULT_SHUTDOWN_TIMEOUT = String(DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000)
