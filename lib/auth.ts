@@ -150,4 +150,5 @@ const auth: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
   }
 }
 
-export default fp(auth, { fastify: '5.x', name: 'fastify-deploy-kit/auth' })
+export const fastifyDeployAuth = fp(auth, { fastify: '5.x', name: 'fastify-deploy-kit/auth' })
+export default fastifyDeployAuth

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os'
 import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './errors.js'
 import { describeValue } from './settings.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
-import type { BuildApp, LaunchableApp } from './cluster/server.js'
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'
 import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
 import { runPrimary, type WorkerInfo } from './cluster/primary.js'
 import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './cluster/client-limits.js'
@@ -110,7 +110,7 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     processes,
     mode,
     maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0),
     minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
     logger,
     clientLimits: {

@@ -95,4 +95,5 @@ const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) =
   })
 }
 
-export default fp(compress, { fastify: '5.x', name: 'fastify-deploy-kit/compress' })
+export const fastifyDeployCompress = fp(compress, { fastify: '5.x', name: 'fastify-deploy-kit/compress' })
+export default fastifyDeployCompress

@@ -188,4 +188,5 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
   })
 }
 
-export default fp(plugin, { fastify: '5.x', name: 'fastify-deploy-kit/cookie' })
+export const fastifyDeployCookie = fp(plugin, { fastify: '5.x', name: 'fastify-deploy-kit/cookie' })
+export default fastifyDeployCookie

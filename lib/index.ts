@@ -44,9 +44,12 @@ interface Part {
   register: (fastify: FastifyInstance, settings: DeployKitSettings) => Promise<unknown> | unknown
 }
 
-// Order matters: later parts may rely on what earlier parts decorate.
+// No part needs another to be registered first: each works alone and in
+// either order (test/plugins-either-order.test.ts), and what one reads of
+// another (xsrf reads auth's request.currentUser; cookies' Secure flag and
+// login redirects read proxy's request.protocol) is read per request, through
+// the decorators, whatever the registration order.
 const PARTS: Part[] = [
-  // First, so every later part (cookies' Secure flag, login redirects, logs) sees the client's address and scheme.
   {
     names: PROXY_SETTING_NAMES,
     wanted: (s) => s.xheaders !== undefined && s.xheaders !== false,
@@ -76,7 +79,8 @@ const PARTS: Part[] = [
     })
   },
   {
-    // Before auth: a request that fails the XSRF check never runs getCurrentUser.
+    // A request that fails the XSRF check never runs getCurrentUser, in any
+    // order: the check is a preValidation hook, `authenticated` a preHandler.
     // xsrfCookies: false still registers it, without the check: xsrfToken()
     // and xsrfFormHtml() keep working, as Tornado's do (docs/xsrf.md).
     names: XSRF_SETTING_NAMES,
@@ -112,4 +116,5 @@ const deployKit: FastifyPluginAsync<DeployKitSettings> = async (fastify, options
   }
 }
 
-export default fp(deployKit, { fastify: '5.x', name: 'fastify-deploy-kit' })
+export const fastifyDeployKit = fp(deployKit, { fastify: '5.x', name: 'fastify-deploy-kit' })
+export default fastifyDeployKit

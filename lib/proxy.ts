@@ -132,4 +132,5 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
   fastify.decorateRequest('protocol', { getter (this: FastifyRequest) { return forwarded(this).protocol } })
 }
 
-export default fp(proxy, { fastify: '5.x', name: 'fastify-deploy-kit/proxy' })
+export const fastifyDeployProxy = fp(proxy, { fastify: '5.x', name: 'fastify-deploy-kit/proxy' })
+export default fastifyDeployProxy

@@ -109,7 +109,7 @@ async function openUnchanged (variant: DiskVariant): Promise<FileHandle | undefi
   return undefined
 }
 
-const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, options) => {
+const staticFiles: FastifyPluginAsync<StaticOptions> = async (fastify, options) => {
   const settings = normalizeStaticOptions(options)
   const store = new StaticStore({
     root: settings.root,
@@ -233,7 +233,9 @@ const fastifyDeployStatic: FastifyPluginAsync<StaticOptions> = async (fastify, o
   }
 }
 
-export { fastifyDeployStatic, normalizeStaticOptions }
+export { normalizeStaticOptions }
 export { STATIC_SETTING_NAMES, type NormalizedStaticOptions, type StaticOptions } from './static/options.js'
 export type { StaticUrlOptions }
-export default fp(fastifyDeployStatic, { fastify: '5.x', name: 'fastify-deploy-kit/static' })
+
+export const fastifyDeployStatic = fp(staticFiles, { fastify: '5.x', name: 'fastify-deploy-kit/static' })
+export default fastifyDeployStatic

@@ -20,6 +20,11 @@ import {
   type RawXsrfToken, type XsrfTokenVersion
 } from './xsrf/token.js'
 import { readCookie } from './shared/python.js'
+// request.currentUser, an optional dependency: the auth plugin decorates it
+// (registered before or after this one); without it the property is absent
+// and every request counts as anonymous. Optional, so no fastify-plugin
+// `dependencies`: this plugin must also work registered alone.
+import type {} from './auth.js'
 
 /** Attributes of the `_xsrf` cookie (Tornado's `xsrf_cookie_kwargs`). */
 export interface XsrfCookieOptions {
@@ -126,7 +131,7 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
 // Per-request state behind symbols: the decoded cookie, and the token this response issued.
 const kCookie = Symbol('fastify-deploy-kit.xsrfCookie')
 const kToken = Symbol('fastify-deploy-kit.xsrfToken')
-type XsrfRequest = FastifyRequest & { [kCookie]: RawXsrfToken | null | undefined, currentUser?: unknown }
+type XsrfRequest = FastifyRequest & { [kCookie]: RawXsrfToken | null | undefined }
 type XsrfReply = FastifyReply & { [kToken]: string | null }
 
 /** The raw token of the request's `_xsrf` cookie, or null (absent, undecodable or empty). */
@@ -276,4 +281,5 @@ function hasUnsafeRoute (fastify: FastifyInstance): boolean {
   return false
 }
 
-export default fp(xsrf, { fastify: '5.x', name: 'fastify-deploy-kit/xsrf' })
+export const fastifyDeployXsrf = fp(xsrf, { fastify: '5.x', name: 'fastify-deploy-kit/xsrf' })
+export default fastifyDeployXsrf

@@ -5,7 +5,7 @@ import type { CliIo } from './main.js'
 import { haproxyConfig } from './config/haproxy.js'
 import { runGenerator, type Generator } from './generate.js'
 import { DEFAULT_MAX_BODY, balancerOptions, generator as nginx } from './nginx.js'
-import { invalidOption } from './config/validate.js'
+import { absolutePath, invalidOption } from './config/validate.js'
 
 /** nginx options with no HAProxy meaning: refused rather than silently ignored. */
 const NGINX_ONLY: Record<string, string> = {
@@ -38,13 +38,15 @@ are those of \`deploy-kit nginx\` (see its --help), except
                          (the app needs xheaders: { proxyProtocol: true })
   --tcp                  pass connections through (mode tcp; TLS ends at the app);
                          with --send-proxy, without --tls-cert, --health, --max-body
+  --stats-socket FILE    HAProxy's runtime API on this Unix socket (absolute path,
+                         mode 600): show servers state, set server ... state drain
   --output, -o FILE      write the file instead of printing it
 `
 
 export const generator: Generator = {
   command: 'haproxy',
   usage: USAGE,
-  options: { ...nginx.options, 'send-proxy': { type: 'string' }, tcp: { type: 'boolean' } },
+  options: { ...nginx.options, 'send-proxy': { type: 'string' }, tcp: { type: 'boolean' }, 'stats-socket': { type: 'string' } },
   build (values, generatedBy) {
     for (const [option, why] of Object.entries(NGINX_ONLY)) {
       if (values[option] !== undefined) throw invalidOption(`--${option}`, values[option], why)
@@ -63,7 +65,8 @@ export const generator: Generator = {
     if (options.tls !== undefined && options.tls.key !== options.tls.cert && options.tls.key !== `${options.tls.cert}.key`) {
       throw invalidOption('--tls-key', options.tls.key, `the certificate file itself or ${options.tls.cert}.key (where HAProxy looks for the key)`)
     }
-    return haproxyConfig({ ...options, sendProxy, tcp })
+    const statsSocket = values['stats-socket'] === undefined ? undefined : absolutePath('--stats-socket', values['stats-socket'] as string)
+    return haproxyConfig({ ...options, sendProxy, tcp, statsSocket })
   }
 }
 

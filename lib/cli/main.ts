@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   haproxy: { summary: 'print an HAProxy configuration for the app processes', load: async () => (await import('./haproxy.js')).run },
   supervisord: { summary: 'print a supervisord configuration (one port per process)', load: async () => (await import('./supervisord.js')).run },
   systemd: { summary: 'print a systemd template unit (app@PORT.service)', load: async () => (await import('./systemd.js')).run },
+  kubernetes: { summary: 'print a Kubernetes Deployment and Service (one worker per pod)', load: async () => (await import('./kubernetes.js')).run },
   assets: { summary: 'hash a static directory once, write compressed siblings and the staticManifest file', load: async () => (await import('./assets.js')).run },
   start: { summary: 'run an app module (default export buildApp) in worker processes', load: async () => (await import('./start.js')).run },
   status: { summary: 'show the running launcher\'s workers (--json for all fields)', load: async () => (await import('./control.js')).status },

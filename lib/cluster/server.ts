@@ -23,6 +23,9 @@ export interface LaunchableApp {
 
 export type BuildApp = () => LaunchableApp | Promise<LaunchableApp>
 
+/** How long a stopping worker may drain by default (shutdownTimeoutMs); `deploy-kit kubernetes` sizes the grace period from it. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
 /** An idle keep-alive socket is ended only after this long without a request. */
 export const IDLE_GRACE_MS = 2_000
 const DRAIN_POLL_MS = 25

@@ -23,6 +23,8 @@ export interface HaproxyConfigOptions extends Omit<NginxConfigOptions, 'serverNa
   sendProxy?: 'v1' | 'v2'
   /** Pass connections through untouched (TLS ends at the app). Default false: HTTP mode. */
   tcp?: boolean
+  /** HAProxy's runtime API on this Unix socket (mode 600, level admin). Default none. */
+  statsSocket?: string
 }
 
 /** nginx sizes (50M, 512k, 1048576) in bytes, for HAProxy's Content-Length comparison (one parser: validate.ts). */
@@ -48,6 +50,13 @@ function globalSection (o: HaproxyConfigOptions): string[] {
     '    log stderr format short daemon'
   ]
   if (o.user !== undefined) lines.push(`    user ${o.user}`, `    group ${o.user}`)
+  if (o.statsSocket !== undefined) {
+    lines.push(
+      '    # The runtime API: `echo "show servers state" | socat stdio <socket>` shows',
+      '    # each app process UP or DOWN; `set server frontends/app1 state drain` takes one out.',
+      `    stats socket ${o.statsSocket} mode 600 level admin`
+    )
+  }
   return lines
 }
 

@@ -3,6 +3,7 @@
 // semicolon would silently change the meaning, so each check is a strict
 // allow-list and throws FDK_CLI_INVALID_OPTION naming the option.
 import { FDK_CLI_INVALID_OPTION } from '../../errors.js'
+import { isIP } from 'node:net'
 import { describeValue } from '../../settings.js'
 
 export function invalidOption (option: string, value: unknown, expected: string): Error {
@@ -150,4 +151,46 @@ export function launchCommand (option: string, value: string): string {
 /** True when the command line runs the launcher, which answers SIGHUP with a rolling reload. */
 export function isLauncher (line: string): boolean {
   return /(?:^|[\s/])deploy-kit start\b/.test(line) || /\/dist\/cli\/main\.js start\b/.test(line)
+}
+
+/** A Kubernetes object name (RFC 1123 label): it names the Deployment, the Service and their label. */
+export function dnsLabel (option: string, value: string): string {
+  if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value)) throw invalidOption(option, value, 'a name of lower-case letters, digits and "-" (at most 63, starting with a letter)')
+  return value
+}
+
+/**
+ * A container image with a tag or digest, not `latest`: every pod must run
+ * the same bytes (the same static files, so the same staticUrl() versions),
+ * and a moving tag gives pods started on different days different ones.
+ */
+export function image (option: string, value: string): string {
+  const match = /^([a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(value)
+  if (match === null || (match[2] === undefined && match[3] === undefined) || (match[2] === 'latest' && match[3] === undefined)) {
+    throw invalidOption(option, value, 'an image with a fixed tag or digest, e.g. registry.example.com/app:1.4.2 (not latest: every pod must run the same bytes)')
+  }
+  return value
+}
+
+/** A file path inside an image or the working directory (relative or absolute), as a program argument. */
+export function filePath (option: string, value: string): string {
+  if (!/^[A-Za-z0-9._~@%+=:,/-]+$/.test(value) || value.startsWith('-') || value.split('/').includes('..')) {
+    throw invalidOption(option, value, 'a path of letters, digits and ._~@%+=:,/- without ".." (e.g. ./dist/app.js)')
+  }
+  return value
+}
+
+/** IPs and CIDRs a proxy may send from, none of them "everyone" (IPv4 at least /8, IPv6 at least /16). */
+export function trustedNetworks (option: string, value: string): string[] {
+  const entries = value.split(',').map((item) => item.trim())
+  for (const entry of entries) {
+    const [address, bits, ...rest] = entry.split('/')
+    const version = isIP(address!)
+    const max = version === 6 ? 128 : 32
+    const min = version === 6 ? 16 : 8
+    if (version === 0 || rest.length > 0 || (bits !== undefined && (!/^[0-9]{1,3}$/.test(bits) || Number(bits) < min || Number(bits) > max))) {
+      throw invalidOption(option, entry, 'IPs or CIDRs of the ingress network, comma-separated (e.g. 10.244.0.0/16), IPv4 at least /8, IPv6 at least /16, never 0.0.0.0/0')
+    }
+  }
+  return entries
 }
