@@ -37,11 +37,18 @@ for (const mode of ['shared', 'ports'] as const) {
     t.teardown(() => agent.destroy())
     const state = { done: false }
     let ok = 0
+    const lost: string[] = []
     const load = async (): Promise<void> => {
       while (!state.done && ok < 200_000) {
+        // Requests to the killed worker may fail; this test is about the
+        // counts. In shared mode a connection the primary hands to the worker
+        // at the instant of its SIGKILL is never answered (docs/cluster.md):
+        // a short bound keeps that from holding the loop.
         try {
-          if ((await get(port, '/', agent)).status === 200) ok++
-        } catch {} // requests to the killed worker may fail; this test is about the counts
+          if ((await get(port, '/', agent, 3_000)).status === 200) ok++
+        } catch (error) {
+          lost.push((error as Error).message)
+        }
       }
     }
     const seen: Array<{ requests: number, durations: number }> = []
@@ -74,7 +81,7 @@ for (const mode of ['shared', 'ports'] as const) {
     }
     t.same(scrapeErrors, [], 'every scrape answered, through the kill and the reload')
     const drops = seen.filter((now, i) => i > 0 && (now.requests < seen[i - 1]!.requests || now.durations < seen[i - 1]!.durations))
-    t.comment(`${mode}: ${seen.length} scrapes, ${ok} requests answered, last sum ${seen.at(-1)!.requests}`)
+    t.comment(`${mode}: ${seen.length} scrapes, ${ok} requests answered, ${lost.length} lost with the killed worker ${JSON.stringify(lost.slice(0, 3))}, last sum ${seen.at(-1)!.requests}`)
     t.same(drops, [], 'the summed counters never went down')
     t.ok(seen.length > 10, 'scraped all along')
     const text = await scrape(metricsPort)
