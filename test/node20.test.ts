@@ -3,9 +3,16 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
+import { readFileSync } from 'node:fs'
 
-t.test('the runtime is the Node.js line we support', async (t) => {
-  t.ok(Number(process.versions.node.split('.')[0]) >= 20)
+t.test('the runtime is the Node.js line we support, and CI runs on its floor', async (t) => {
+  const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { engines: { node: string } }
+  const floor = Number(/^>=(\d+)$/.exec(engines.node)?.[1])
+  const major = Number(process.versions.node.split('.')[0])
+  t.equal(floor, 20, 'package.json promises Node.js 20 and later')
+  // The proofs below are only proofs on the floor: CI must run there.
+  if (process.env.CI === 'true') t.equal(major, floor, `CI runs Node.js ${process.versions.node}, the floor`)
+  else t.ok(major >= floor, `Node.js ${process.versions.node} satisfies engines ${engines.node}`)
 })
 
 t.test('@fastify/static (content-disposition@3, engines >= 22) sends downloads on this Node', async (t) => {
