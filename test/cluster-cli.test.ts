@@ -15,7 +15,7 @@ t.test('deploy-kit start runs an app module\'s default-exported buildApp in 2 wo
   for (let i = 0; i < 50 && tasks.size < 2; i++) tasks.add((await get(listening[0]!.port as number)).body.taskId)
   t.same([...tasks].sort(), [0, 1])
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })
 
 t.test('start flags become launch options', async (t) => {
@@ -94,7 +94,7 @@ t.test('deploy-kit start runs a fastify-cli style plugin module in worker proces
   const answer = await get(listening[0]!.port as number, '/')
   t.match(answer.body, { plugin: true, trailingSlashIgnored: true })
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })
 
 t.test('a buildApp that calls listen() itself gets a clear error instead of running on its own port', async (t) => {

@@ -16,7 +16,7 @@ t.test('the handle lists the live workers, a worker\'s reload() replaces all of 
   t.same(replaced.map((line) => line.oldPid).sort(), listed.map((worker) => worker.pid).sort(), 'both original workers were replaced')
   launched.child.kill('SIGUSR2')
   await launched.waitFor((line) => line.msg === 'closed by handle')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
   t.same(workerPids(launched).filter(isAlive), [])
 })
 
@@ -33,5 +33,5 @@ t.test('a reload whose new worker fails to start stops there and the old workers
   for (let i = 0; i < 10; i++) pids.add((await get(port)).body.pid)
   t.same([...pids].sort(), listening.map((line) => line.pid).sort(), 'the same two workers answer')
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })

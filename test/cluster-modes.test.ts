@@ -17,7 +17,7 @@ t.test('shared mode with 2 workers answers on one port from both worker pids', a
   t.same([...pids].sort(), listening.map((line) => line.pid).sort(), 'responses came from both workers')
   t.same([...tasks].sort(), [0, 1], 'taskId() is the slot in each worker')
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })
 
 t.test('ports mode: worker i listens on port + i, answers with its own taskId and names it in its title', async (t) => {
@@ -32,5 +32,5 @@ t.test('ports mode: worker i listens on port + i, answers with its own taskId an
     }
   }
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })

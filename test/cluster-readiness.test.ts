@@ -71,7 +71,7 @@ for (const mode of ['shared', 'ports'] as const) {
 t.test('healthPath alone gates the first start: workers whose route answers 503 never join, the launcher stops with the reason', async (t) => {
   const dir = tempDir(t)
   const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1', controlSocket: join(dir, 'control.sock'), healthPath: '/healthz', readinessTimeoutMs: 300, overload: { maxRssBytes: 1024 } })
-  t.same(await launched.exited, { code: 3, signal: null })
+  t.same(await launched.exit(), { code: 3, signal: null })
   t.match(launched.output(), /Worker \d did not become ready within readinessTimeoutMs \(300 ms\): GET \/healthz did not pass \(\d+ tr(y|ies)\), the last time it threw: answered 503/)
   t.notOk(launched.lines.some((line) => line.msg === 'worker listening'), 'no worker ever listened')
 })

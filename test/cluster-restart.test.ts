@@ -26,7 +26,7 @@ t.test('a worker killed with SIGKILL comes back in the same slot while the other
   t.equal(seen.get(back!.pid), 1, 'the new process has the killed one\'s taskId')
   t.equal(seen.get(survivor.pid), 0, 'the survivor is the same process')
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })
 
 t.test('a crash loop after a successful start backs off, then the primary gives up, exits non-zero and leaves no worker behind', async (t) => {
@@ -37,15 +37,17 @@ t.test('a crash loop after a successful start backs off, then the primary gives 
   const listening = await launched.waitFor((line) => line.msg === 'worker listening', 2)
   writeFileSync(dir + '/broken', '')
   for (const line of listening) process.kill(line.pid, 'SIGKILL')
-  const exit = await launched.exited
+  const exit = await launched.exit()
   t.equal(exit.code, 1, 'the primary exits with status 1')
   const delays = launched.lines.filter((line) => /restarting in/.test(line.msg)).map((line) => line.delayMs as number)
   t.equal(delays.length, 3, 'exactly maxRestarts restarts')
   t.ok(delays.every((delay) => delay > 0), 'every restart waited')
-  // Three restarts over two slots: one slot restarted twice, the second time after a longer wait.
+  // Three restarts over two slots: some slot restarted at least twice, each time after a longer wait.
   const twice = [0, 1].map((slot) => launched.lines.filter((line) => /restarting in/.test(line.msg) && line.taskId === slot))
-    .find((restarts) => restarts.length === 2)!
-  t.ok((twice[1]!.delayMs as number) > (twice[0]!.delayMs as number), 'a slot that crashes again waits longer')
+    .find((restarts) => restarts.length >= 2)
+  t.ok(twice !== undefined, 'a slot restarted more than once')
+  const waits = (twice ?? []).map((line) => line.delayMs as number)
+  t.ok(waits.every((delay, i) => i === 0 || delay > waits[i - 1]!), `a slot that crashes again waits longer (${waits.join(', ')} ms)`)
   const giveUp = launched.lines.find((line) => line.code === 'FDK_CLUSTER_TOO_MANY_RESTARTS')
   t.match(giveUp?.msg, /Too many worker restarts \(3 within 15 minutes\), giving up/)
   const started = launched.lines.filter((line) => line.msg === 'worker started').map((line) => line.pid)
@@ -58,7 +60,7 @@ t.test('a crash loop after a successful start backs off, then the primary gives 
 
 t.test('a release whose buildApp throws on the first start stops the launcher at once: error printed once, exit 3, no restart', async (t) => {
   const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1' }, { FDK_TEST_APP: 'crash' })
-  const exit = await launched.exited
+  const exit = await launched.exit()
   t.same(exit, { code: 3, signal: null }, 'a non-zero exit systemd and supervisord see')
   const output = launched.output()
   t.equal(output.split('\n').filter((line) => line.includes('buildApp failed on purpose')).length, 1, `the error is printed once (one line):\n${output}`)

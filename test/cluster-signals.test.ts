@@ -1,6 +1,7 @@
 import t from 'tap'
 import http from 'node:http'
 import { get, isAlive, launchFixture, workerPids } from './fixtures/cluster/spawn.js'
+import { tail, until } from './helpers/wait.js'
 
 t.test('SIGTERM lets a request in flight finish with 200, then the primary exits 0 and no worker is left', async (t) => {
   const launched = launchFixture(t, { processes: 2, port: 0, host: '127.0.0.1', shutdownTimeoutMs: 20_000 })
@@ -12,7 +13,7 @@ t.test('SIGTERM lets a request in flight finish with 200, then the primary exits
   const answer = await slow
   t.equal(answer.status, 200)
   t.equal(answer.body.slept, 1000)
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
   t.same(workerPids(launched).filter(isAlive), [])
 })
 
@@ -42,12 +43,14 @@ t.test('SIGHUP under keep-alive load replaces every worker with zero failed and 
     }
   }
   const loops = Array.from({ length: 8 }, loop)
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  const last = (): string => `${sent} sent, ${failed} failed\n${tail(launched.output())}`
+  await until('the load under way (100 requests sent)', () => sent >= 100, { last })
   launched.child.kill('SIGHUP')
   await launched.waitFor((line) => line.msg === 'reload finished')
   // Keep the load on while the old workers drain.
   await launched.waitFor((line) => line.msg === 'worker stopped', 2)
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  const sentWhenStopped = sent
+  await until('100 more requests to the new workers', () => sent >= sentWhenStopped + 100, { last })
   state.reloaded = true
   await Promise.all(loops)
   t.comment(`reload under load: ${sent} requests sent, ${failed} failed, ${non2xx} non-2xx`)
@@ -60,5 +63,5 @@ t.test('SIGHUP under keep-alive load replaces every worker with zero failed and 
   t.equal(after.size, 2, 'both new workers answer')
   t.same([...oldPids].filter(isAlive), [], 'the old workers exited')
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })

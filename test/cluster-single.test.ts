@@ -1,12 +1,16 @@
 import t from 'tap'
 import http from 'node:http'
 import net from 'node:net'
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import Fastify from 'fastify'
 import { launch, taskId } from '../lib/cluster.js'
 import { AppServer, IDLE_GRACE_MS } from '../lib/cluster/server.js'
+import { WAIT_MS, within } from './helpers/wait.js'
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} }
+
+/** Emits the path of a slow request once its handler runs: the test then knows it is in flight. */
+const arrivals = new EventEmitter()
 
 function request (port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number, connection: string | undefined, body: string }> {
   return new Promise((resolve, reject) => {
@@ -24,6 +28,7 @@ function slowApp (): ReturnType<typeof Fastify> {
   ;(globalThis as { builds?: number }).builds = ++builds
   app.get('/', async () => ({ build: builds, taskId: taskId() }))
   app.get('/slow', async () => {
+    arrivals.emit('/slow')
     await new Promise((resolve) => setTimeout(resolve, 300))
     return { build: builds }
   })
@@ -38,8 +43,9 @@ t.test('processes: 1 serves in-process as task 0; reload() swaps in a freshly bu
   t.same(me, { taskId: 0, pid: process.pid, port: me!.port, state: 'ready' })
   const first = JSON.parse((await request(me!.port, '/')).body)
   t.equal(first.taskId, 0, 'taskId() is 0 in the single process')
+  const arrived = once(arrivals, '/slow')
   const slow = request(me!.port, '/slow')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await arrived
   await handle.reload()
   t.equal((await slow).status, 200, 'a request in flight during the reload completes')
   const second = JSON.parse((await request(me!.port, '/')).body)
@@ -47,8 +53,10 @@ t.test('processes: 1 serves in-process as task 0; reload() swaps in a freshly bu
   await handle.close()
   t.equal(handle.workers()[0]!.state, 'draining')
   await t.rejects(request(me!.port, '/'), { code: 'ECONNREFUSED' })
+  const builds = (globalThis as { builds?: number }).builds
   await handle.reload()
-  t.pass('reload after close does nothing')
+  t.equal((globalThis as { builds?: number }).builds, builds, 'reload after close builds no new app')
+  await t.rejects(request(me!.port, '/'), { code: 'ECONNREFUSED' }, 'and nothing listens again')
 })
 
 t.test('a reload whose buildApp throws keeps the old app serving', async (t) => {
@@ -74,25 +82,30 @@ t.test('draining answers with Connection: close, ends idle keep-alive sockets an
   const idle = net.connect(port, '127.0.0.1')
   await once(idle, 'connect')
   const idleClosed = once(idle, 'close')
+  const arrived = once(arrivals, '/slow')
   const inFlight = request(port, '/slow', agent)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await arrived
   const drained = server.drain(5_000)
   const answer = await inFlight
   t.equal(answer.status, 200)
   t.equal(answer.connection, 'close', 'the client is told not to reuse the connection')
-  await idleClosed
-  t.pass(`the idle socket was ended (after its ${IDLE_GRACE_MS} ms grace)`)
+  await within('the server ending the idle keep-alive socket', idleClosed, { ms: IDLE_GRACE_MS + WAIT_MS })
+  t.equal(idle.readyState, 'closed', `the idle socket was ended (after its ${IDLE_GRACE_MS} ms grace)`)
   t.equal(await drained, true, 'nothing was cut off')
   t.equal(server.connections, 0)
 })
 
 t.test('at the drain deadline remaining connections are cut', async (t) => {
   const app = Fastify()
-  app.get('/hang', () => new Promise(() => {}))
+  app.get('/hang', () => {
+    arrivals.emit('/hang')
+    return new Promise(() => {})
+  })
   const server = await AppServer.build(() => app)
   const port = await server.listen(0, '127.0.0.1')
+  const arrived = once(arrivals, '/hang')
   const hung = request(port, '/hang').catch((error: Error & { code: string }) => error.code)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await arrived
   t.equal(await server.drain(100), false, 'the drain reports it was not clean')
   t.equal(await hung, 'ECONNRESET')
 })

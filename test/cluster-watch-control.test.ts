@@ -25,7 +25,7 @@ t.test('reload and stop through the socket wait for the outcome; a failed reload
   t.match((await status(socket)).primary.reload.last, { ok: false, reason: /exited before listening/ })
   const stopped = await cli('stop', '--socket', socket)
   t.same(stopped, { code: 0, stdout: 'stopped\n', stderr: '' })
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
   t.notOk(existsSync(socket), 'the socket is removed on exit')
 })
 
@@ -46,11 +46,11 @@ t.test('the socket refuses another user; a stale socket does not stop a new prim
   t.match(refused.stderr, /permission denied on .*control\.sock: only the user who started the primary \(uid 0\) may use it/)
   // A second primary on the same socket, while the first answers: refused.
   const second = launchFixture(t, options)
-  t.not((await second.exited).code, 0)
+  t.not((await second.exit()).code, 0)
   t.match(second.output(), /FDK_CLUSTER_CONTROL_SOCKET|another primary is running and answers on it/)
   // The first dies without cleaning up: its socket file stays, a new primary takes the path over.
   first.child.kill('SIGKILL')
-  await first.exited
+  await first.exit()
   t.ok(existsSync(socket), 'the stale socket is still there')
   const third = launchFixture(t, options)
   await third.waitFor((line) => line.msg === 'worker listening', 2)
@@ -58,6 +58,6 @@ t.test('the socket refuses another user; a stale socket does not stop a new prim
   t.equal(readFileSync(pidFile, 'utf8'), `${third.child.pid}\n`, 'the pidfile names the running primary')
   t.equal((await controlRequest(socket, { command: 'nope' }, 5_000)).error, 'unknown command "nope" (known: status, reload, stop)')
   third.child.kill('SIGTERM')
-  await third.exited
+  await third.exit()
   t.notOk(existsSync(pidFile), 'the pidfile is removed on exit')
 })

@@ -61,5 +61,5 @@ t.test('under prlimit --nofile=256, 300 stalled connections: served again after 
   t.equal(closed, STALLED, 'the server cut (or, out of descriptors, dropped) every stalled connection')
   for (const socket of sockets) socket.destroy()
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })

@@ -107,5 +107,5 @@ t.test('600 slowloris connections trickling headers: normal clients are still se
   t.ok(percentile(lifetimes, 0.5) < HEADER_TIMEOUT_MS + 2000, 'most within the header timeout plus the check interval')
   for (const socket of open) socket.destroy()
   launched.child.kill('SIGTERM')
-  t.same(await launched.exited, { code: 0, signal: null })
+  t.same(await launched.exit(), { code: 0, signal: null })
 })

@@ -7,23 +7,29 @@
 // figures go to the TAP comments (the closing note quotes them). Needs root;
 // under CI=true it must run.
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { netnsSkipReason } from './helpers/netns.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { until } from './helpers/wait.js'
 import {
-  APP_HOSTS, FIRST_PORT, OLD_SECRET, answered, figures, json, loadDuring, logged, ready, servedBy, servesAgain,
+  APP_HOSTS, FIRST_PORT, OLD_SECRET, answered, figures, json, loadDuring, logged, ready, servedBy, servedSince, servesAgain,
   startFleet, startLauncher, stopLauncher, type Launcher
 } from './helpers/fleet.js'
+
+/** How long host B's cable stays out beyond the probe that found it gone. */
+const CABLE_OUT_MS = 2_000
 
 t.test('a fleet of two app hosts behind one nginx: failures and deploys under load', { skip: netnsSkipReason() }, async (t) => {
   const { network, launchers, LB, address } = await startFleet(t)
 
   await t.test('host A goes down under load: no client sees a failure, and its return is picked up', async (t) => {
     let restarted: Launcher | undefined
-    const summary = await loadDuring(t, network, `${LB}/ip`, async () => {
+    const summary = await loadDuring(t, network, `${LB}/ip`, async (live) => {
       await stopLauncher(launchers.appA)
       const refused = await network.request('balancer', `http://${address('appA')}:${FIRST_PORT}/ip`)
       t.equal(refused.error, 'ECONNREFUSED', 'host A is really down')
-      await sleep(1000)
+      // Host A stays down while the client gets 20 answers, all from host B.
+      const down = live.results.length
+      await until('20 answers from host B while host A is down', () => servedSince(live, down, 'appB') >= 20, { last: () => JSON.stringify(live.statuses) })
       restarted = startLauncher(network, 'appA', { COOKIE_SECRET: OLD_SECRET })
       await ready(network, 'appA')
     })
@@ -41,7 +47,12 @@ t.test('a fleet of two app hosts behind one nginx: failures and deploys under lo
       await network.linkDown('appB')
       const unreachable = await network.request('balancer', `http://${address('appB')}:${FIRST_PORT}/ip`)
       t.equal(unreachable.error, 'EHOSTUNREACH', 'host B is really gone from the network')
-      await sleep(2000)
+      // The outage itself, not a wait for something: 2 s beyond the probe's
+      // ~3 s ARP give-up. Requests already sent to B are retransmitted by TCP
+      // once the cable is back, after a backoff that doubles with the outage,
+      // so the outage is fixed rather than "until N answers" (a loaded
+      // machine stretched that to 20 s requests).
+      await sleep(CABLE_OUT_MS)
       await network.linkUp('appB')
     })
     const counts = servedBy(summary)

@@ -12,6 +12,7 @@ import deployKit, { type DeployKitSettings } from '../lib/index.js'
 import { logCapture } from './helpers/tools.js'
 import { BackgroundCompressor, MAX_QUEUED, decodesTo } from '../lib/static/precompressed.js'
 import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL } from '../lib/static/response.js'
+import { until } from './helpers/wait.js'
 
 // ~320 KiB of JavaScript-like text: above the default 256 KiB memory limit, compressible.
 const JS = Array.from({ length: 6000 }, (_, i) => `export function f${i} (a, b) { return a * ${i} + b }\n`).join('')
@@ -43,15 +44,10 @@ async function build (t: Test, files: Record<string, string | Buffer>, settings:
   return { app, dir, logs }
 }
 
-/** Resolves with the first log line matching, polling the captured lines a bounded number of times. */
-async function logged (t: Test, logs: Array<Record<string, unknown>>, msg: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 2000; i++) {
-    const line = logs.find((entry) => entry.msg === msg)
-    if (line !== undefined) return line
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  t.fail(`no "${msg}" in the log`, { last: logs.slice(-5) })
-  throw new Error('not logged')
+/** Resolves with the first log line matching (a bounded wait that fails with the last lines). */
+async function logged (logs: Array<Record<string, unknown>>, msg: string): Promise<Record<string, unknown>> {
+  await until(`"${msg}" logged`, () => logs.some((entry) => entry.msg === msg), { everyMs: 10, last: () => JSON.stringify(logs.slice(-5), null, 2) })
+  return logs.find((entry) => entry.msg === msg)!
 }
 
 const BR = brotliCompressSync(JS)
@@ -155,7 +151,7 @@ t.test('a large compressible file without siblings is compressed once in the bac
   const { app, logs } = await build(t, { 'app.js': JS, 'logo.png': PNG }, { staticCompressDir: cache + '/c' })
   const first = await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })
   t.equal(first.body, JS, 'served at once, uncompressed')
-  const done = await logged(t, logs, 'static file compressed in the background')
+  const done = await logged(logs, 'static file compressed in the background')
   t.same(done.encodings, ['br', 'gzip'])
   t.equal(done.path, 'app.js')
   const br = await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })
@@ -176,7 +172,7 @@ t.test('a large compressible file without siblings is compressed once in the bac
   const mtimes = names.map((name) => statSync(cache + '/c/' + name).mtimeMs)
   const second = await build(t, { 'app.js': JS }, { staticCompressDir: cache + '/c' })
   await second.app.inject('/static/app.js')
-  t.same((await logged(t, second.logs, 'static file compressed in the background')).encodings, ['br', 'gzip'])
+  t.same((await logged(second.logs, 'static file compressed in the background')).encodings, ['br', 'gzip'])
   t.same(names.map((name) => statSync(cache + '/c/' + name).mtimeMs), mtimes, 'not written again')
   t.equal((await second.app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding'], 'gzip')
 })
@@ -212,7 +208,7 @@ t.test('while its compression runs, no cache may keep a large file\'s identity a
   t.equal(png.headers['cache-control'], REVALIDATE_CACHE_CONTROL, 'an image is never compressed, so never "compressing"')
   t.equal(png.headers.vary, undefined)
 
-  await logged(t, logs, 'static file compressed in the background')
+  await logged(logs, 'static file compressed in the background')
   const after = await app.inject({ url, headers: { 'accept-encoding': 'gzip, deflate, br' } })
   t.equal(after.headers['content-encoding'], 'br')
   t.equal(after.headers['cache-control'], IMMUTABLE_CACHE_CONTROL, 'then far-future, compressed')
@@ -222,7 +218,7 @@ t.test('a copy in the cache that does not decode to the file is replaced, never 
   const cache = tempdir(t, { [sha(JS).slice(0, 64) + '.br']: brotliCompressSync(OTHER), [sha(JS).slice(0, 64) + '.gz']: 'junk' })
   const { app, logs } = await build(t, { 'app.js': JS }, { staticCompressDir: cache })
   await app.inject('/static/app.js')
-  await logged(t, logs, 'static file compressed in the background')
+  await logged(logs, 'static file compressed in the background')
   const br = await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })
   t.equal(brotliDecompressSync(br.rawPayload).toString(), JS)
 })
@@ -231,7 +227,7 @@ t.test('the disk budget bounds background compression', async (t) => {
   const cache = tempdir(t, { 'old.br': Buffer.alloc(1000) }) // already there: counts against the budget
   const { app, logs } = await build(t, { 'app.js': JS }, { staticCompressDir: cache, staticCompressDiskBudget: JS.length + 1500 })
   await app.inject('/static/app.js')
-  t.same((await logged(t, logs, 'static file compressed in the background')).encodings, [])
+  t.same((await logged(logs, 'static file compressed in the background')).encodings, [])
   t.same(readdirSync(cache), ['old.br'], 'nothing written past the budget')
   t.equal((await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })).headers['content-encoding'], undefined)
 })
@@ -287,7 +283,7 @@ t.test('decodesTo stops a sibling that decodes to more bytes than the file has',
 t.test('warm-up loads a file with its siblings, not the siblings as files of their own', async (t) => {
   for (const precompressed of [true, false]) {
     const { logs } = await build(t, { 'app.js': JS, 'app.js.br': BR, 'app.js.gz': GZ, 'lone.gz': GZ }, { staticWarmup: true, staticPrecompressed: precompressed })
-    t.equal((await logged(t, logs, 'static files hashed')).files, precompressed ? 2 : 4)
+    t.equal((await logged(logs, 'static files hashed')).files, precompressed ? 2 : 4)
   }
 })
 

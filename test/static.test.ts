@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { gunzipSync, brotliDecompressSync } from 'node:zlib'
 import deployKit, { type DeployKitSettings } from '../lib/index.js'
 import fastifyDeployStatic from '../lib/static.js'
+import { until } from './helpers/wait.js'
 
 const CSS = 'body { color: #222; margin: 0 auto; }\n'.repeat(60) // ~2.3 KiB, compressible
 const BIG = Buffer.alloc(300 * 1024, 'abcdefghij') // above the default memory limit
@@ -371,9 +372,7 @@ t.test('warm-up hashes every file in the background after ready', async (t) => {
   await app.register(deployKit, { staticPath: dir })
   await app.ready()
   t.teardown(() => app.close())
-  for (let i = 0; i < 100 && !lines.some((line) => line.includes('static files hashed')); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await until('"static files hashed" logged', () => lines.some((line) => line.includes('static files hashed')), { everyMs: 10, last: () => lines.slice(-5).join('') })
   const done = JSON.parse(lines.find((line) => line.includes('static files hashed')) as string)
   t.equal(done.files, 2, 'dotfile directories are skipped')
   t.equal((await app.inject('/static/deep/er/b.js')).body, 'b()')
@@ -386,9 +385,7 @@ t.test('warm-up stops quietly when the app closes or the directory disappears', 
   await app.register(deployKit, { staticPath: dir })
   await app.ready()
   await app.close()
-  for (let i = 0; i < 100 && !lines.some((line) => line.includes('static files hashed')); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await until('"static files hashed" logged', () => lines.some((line) => line.includes('static files hashed')), { everyMs: 10, last: () => lines.slice(-5).join('') })
   t.equal(JSON.parse(lines.find((line) => line.includes('static files hashed')) as string).files, 0)
 
   const gone = mkdtempSync(join(tmpdir(), 'fdk-gone-'))
@@ -400,9 +397,7 @@ t.test('warm-up stops quietly when the app closes or the directory disappears', 
   rmSync(gone + '/sub', { recursive: true })
   await second.ready()
   t.teardown(() => second.close())
-  for (let i = 0; i < 100 && !lines.some((line) => line.includes('warm-up stopped')); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await until('"warm-up stopped" logged', () => lines.some((line) => line.includes('warm-up stopped')), { everyMs: 10, last: () => lines.slice(-5).join('') })
   t.ok(lines.some((line) => line.includes('warm-up stopped')))
 })
 

@@ -18,6 +18,7 @@ import { main } from '../../lib/cli/main.js'
 import { NGINX } from './tools.js'
 import { FIXTURE_ENV, createNetwork, type HttpResult, type LoadSummary, type Network } from './netns.js'
 import { formToken } from './forms.js'
+import { until } from './wait.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(root, 'dist', 'cli', 'main.js')
@@ -130,14 +131,26 @@ export async function whoami (network: Network, host: AppHost, user: string): Pr
   return json<{ user: string | null }>(await answered(network, 'balancer', `http://${network.address(host)}:${FIRST_PORT}/whoami`, { headers: { cookie: `user=${user}` } })).user
 }
 
-/** A bounded load of GETs from the client through the balancer while `during` runs; then the figures. */
-export async function loadDuring (t: Test, network: Network, url: string, during: () => Promise<void>): Promise<LoadSummary> {
+/** Answers in the live `summary` from its `from`-th result on that `host` served. */
+export function servedSince (summary: LoadSummary, from: number, host: string): number {
+  return summary.results.slice(from).filter((result) => header(result, 'x-served-by') === host).length
+}
+
+/**
+ * A bounded load of GETs from the client through the balancer while `during`
+ * runs (it gets the live summary), with 20 answers before and after it; then
+ * the figures.
+ */
+export async function loadDuring (t: Test, network: Network, url: string, during: (summary: LoadSummary) => Promise<void>): Promise<LoadSummary> {
   const stop = new AbortController()
-  const running = network.load('client', url, { count: 20_000, concurrency: 4, signal: stop.signal })
+  const live: LoadSummary = { sent: 0, failed: 0, statuses: {}, errors: {}, results: [], slowestMs: 0 }
+  const running = network.load('client', url, { count: 20_000, concurrency: 4, signal: stop.signal, into: live })
+  const last = (): string => `${live.sent} sent, statuses ${JSON.stringify(live.statuses)}, errors ${JSON.stringify(live.errors)}`
   try {
-    await sleep(300)
-    await during()
-    await sleep(300)
+    await until('20 answers before the event', () => live.results.length >= 20, { last })
+    await during(live)
+    const after = live.results.length
+    await until('20 answers after the event', () => live.results.length >= after + 20, { last })
   } finally {
     stop.abort()
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { childEnv, freePortRange, startProcess, waitForPort } from './tools.js'
+import { tail, until } from './wait.js'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 export const cli = join(root, 'dist', 'cli', 'main.js')
@@ -36,8 +37,8 @@ export async function who (port: number): Promise<Who> {
 
 export interface LoadResult { sent: number, failed: number, failures: string[] }
 
-/** Keep-alive GETs until `stop()`; bounded by `maxRequests`. */
-export function load (port: number, maxRequests = 20_000): { stop: () => Promise<LoadResult> } {
+/** Keep-alive GETs until `stop()`; bounded by `maxRequests`. `sent()` tells how far it got. */
+export function load (port: number, maxRequests = 20_000): { sent: () => number, stop: () => Promise<LoadResult> } {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 })
   const state = { running: true }
   let sent = 0
@@ -56,6 +57,7 @@ export function load (port: number, maxRequests = 20_000): { stop: () => Promise
     }
   })
   return {
+    sent: () => sent,
     stop: async () => {
       state.running = false
       await Promise.all(clients)
@@ -64,8 +66,6 @@ export function load (port: number, maxRequests = 20_000): { stop: () => Promise
     }
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The launcher's health route in these tests; give the balancer the same --health. */
 export const HEALTH_PATH = '/healthz'
@@ -92,11 +92,10 @@ export async function killThenReload (t: Test, balancer: string, balancerPort: n
   const traffic = load(balancerPort)
   process.kill(before[0]!.pid, 'SIGKILL')
   let back: Who | undefined
-  for (let i = 0; i < 200 && back === undefined; i++) {
-    await sleep(100)
+  await until('slot 0 back on its port with a new process', async () => {
     back = await who(first).catch(() => undefined)
-    if (back?.pid === before[0]!.pid) back = undefined
-  }
+    return back !== undefined && back.pid !== before[0]!.pid
+  }, { everyMs: 100, last: () => tail(logs()) })
   const kill = await traffic.stop()
   t.ok(kill.sent > 0, `${kill.sent} requests through ${balancer} while worker 0 was down and back`)
   t.equal(kill.failed, 0, `requests keep succeeding through ${balancer}`, { failures: kill.failures.slice(0, 10), logs: logs().slice(-4000) })
@@ -105,17 +104,19 @@ export async function killThenReload (t: Test, balancer: string, balancerPort: n
 
   const pidsBeforeReload = new Set((await Promise.all([who(first), who(first + 1)])).map((w) => w.pid))
   const rolling = load(balancerPort)
-  await sleep(300)
+  const last = (): string => `${rolling.sent()} sent\n${tail(logs())}\n${tail(launcher.output())}`
+  await until('the load under way (100 requests sent)', () => rolling.sent() >= 100, { last })
   launcher.kill('SIGHUP')
-  let renewed = false
-  for (let i = 0; i < 300 && !renewed; i++) {
-    await sleep(100)
-    const now = await Promise.all([who(first), who(first + 1)]).catch(() => [])
-    renewed = now.length === workers && now.every((w) => !pidsBeforeReload.has(w.pid))
-  }
-  await sleep(300)
+  let renewed: Who[] = []
+  await until('every worker replaced', async () => {
+    renewed = await Promise.all([who(first), who(first + 1)]).catch(() => [])
+    return renewed.length === workers && renewed.every((w) => !pidsBeforeReload.has(w.pid))
+  }, { everyMs: 100, last })
+  // Keep the load on while the old workers drain behind the balancer.
+  const sentAtRenewal = rolling.sent()
+  await until('100 more requests after the reload', () => rolling.sent() >= sentAtRenewal + 100, { last })
   const reload = await rolling.stop()
-  t.ok(renewed, 'every worker was replaced')
+  t.same(renewed.filter((w) => pidsBeforeReload.has(w.pid)), [], 'every worker was replaced')
   t.ok(reload.sent > 0, `${reload.sent} requests through ${balancer} during the reload`)
   t.equal(reload.failed, 0, 'no failed request during the rolling reload', { failures: reload.failures.slice(0, 10), logs: logs().slice(-4000), launcher: launcher.output().slice(-4000) })
   t.comment(`${balancer}: kill: ${kill.sent} sent, ${kill.failed} failed ${JSON.stringify(kill.failures.slice(0, 5))}; reload: ${reload.sent} sent, ${reload.failed} failed`)

@@ -48,16 +48,9 @@ export async function nginxCheck (config: string, prefix: string): Promise<{ cod
   return { code, stderr }
 }
 
-/** A port nothing listens on right now (the OS picks it). */
+/** A port nothing listens on right now, for a process the test starts (see freePortRange). */
 export function freePort (host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+  return freePortRange(1, host)
 }
 
 /** Resolves once something accepts connections on host:port (bounded: ~30 s, for loaded CI machines). */
@@ -104,22 +97,34 @@ export function childEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...extra }
 }
 
-/** `count` consecutive free ports (bounded retries), for one-port-per-process layouts. */
+// Runs of consecutive ports (ports mode, balancer upstreams) come from below
+// Linux's ephemeral range (32768-60999): the kernel hands those out to every
+// outgoing connection, and the load loops of the test running beside this
+// one make thousands. Each test process starts at its own offset (from its
+// pid) and never hands out a port twice.
+const FIXED_PORTS_FROM = 20_000
+const FIXED_PORTS_TO = 32_000
+let nextFixedPort = FIXED_PORTS_FROM + (process.pid * 97) % (FIXED_PORTS_TO - FIXED_PORTS_FROM)
+
+function bindable (port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, host, () => server.close(() => resolve(true)))
+  })
+}
+
+/** `count` consecutive ports free on `host` right now, outside the ephemeral range; the first. */
 export async function freePortRange (count: number, host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await freePort(host)
-    if (first + count - 1 > 65535) continue
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (nextFixedPort + count > FIXED_PORTS_TO) nextFixedPort = FIXED_PORTS_FROM
+    const first = nextFixedPort
+    nextFixedPort += count
     let ok = true
-    for (let port = first + 1; ok && port < first + count; port++) {
-      ok = await new Promise<boolean>((resolve) => {
-        const server = createServer()
-        server.once('error', () => resolve(false))
-        server.listen(port, host, () => server.close(() => resolve(true)))
-      })
-    }
+    for (let port = first; ok && port < first + count; port++) ok = await bindable(port, host)
     if (ok) return first
   }
-  throw new Error(`no ${count} consecutive free ports found`)
+  throw new Error(`no ${count} consecutive free ports found between ${FIXED_PORTS_FROM} and ${FIXED_PORTS_TO}`)
 }
 
 /** A Fastify `logger.stream` that keeps every JSON log line, parsed, in `lines`. */
