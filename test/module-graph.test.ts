@@ -4,6 +4,8 @@
 // lib/cluster.ts: types shared by a folder live in that folder, e.g.
 // lib/cluster/types.ts, lib/cli/io.ts), and no import cycle at all, type-only
 // ones included. Each failure names the files, so the fix is one hop away.
+// And lib/'s comments cite Tornado by function (`StaticFileHandler.get`),
+// never by a section of a specification that is not in the package.
 import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -68,4 +70,12 @@ t.test('lib/ has no import cycle, type-only and dynamic imports included', async
   }
   for (const file of [...graph.keys()].sort()) if (state.get(file) === undefined) visit(file)
   t.same(cycles, [], 'a type shared both ways belongs in a module of its own (e.g. lib/cli/io.ts)')
+})
+
+t.test('lib/ comments name the Tornado function, never a "§" section of a document the package does not ship', async (t) => {
+  const citations = files.flatMap((file) => readFileSync(file, 'utf8').split('\n')
+    .map((line, index) => ({ line, at: `${relative(lib, file)}:${index + 1}` }))
+    .filter(({ line }) => line.includes('\u00a7'))
+    .map(({ line, at }) => `${at}: ${line.trim()}`))
+  t.same(citations, [])
 })
