@@ -11,12 +11,15 @@ import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './err
 import { describeValue } from './settings.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'
-import { currentTaskId, runSingle, runWorker, type Logger } from './cluster/worker.js'
-import { runPrimary, type WorkerInfo } from './cluster/primary.js'
-import { CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './cluster/client-limits.js'
-import { WATCH_KEYS, normalizeWatchOptions, type NormalizedWatchOptions, type WatchOptions } from './cluster/watch-options.js'
+import { currentTaskId } from './cluster/task-id.js'
+import { runWorker } from './cluster/worker.js'
+import { runSingle } from './cluster/single.js'
+import { runPrimary } from './cluster/primary.js'
+import { CLIENT_LIMIT_DEFAULTS } from './cluster/client-limits.js'
+import { WATCH_KEYS, normalizeWatchOptions, type WatchOptions } from './cluster/watch-options.js'
+import type { LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo } from './cluster/types.js'
 
-export type { BuildApp, LaunchableApp, Logger, WorkerInfo }
+export type { BuildApp, LaunchableApp, LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo }
 
 export interface ClusterOptions extends WatchOptions {
   /** Port to listen on; in 'ports' mode the first of `processes` ports. Default 8888. */
@@ -43,30 +46,6 @@ export interface ClusterOptions extends WatchOptions {
   idleConnectionTimeoutMs?: number
   /** Tornado max_body_size: a larger Content-Length gets 413 before the app sees it. Default 1048576. */
   maxBodySize?: number
-}
-
-export interface NormalizedClusterOptions extends NormalizedWatchOptions {
-  port: number
-  host: string | undefined
-  processes: number
-  mode: 'shared' | 'ports'
-  maxRestarts: number
-  shutdownTimeoutMs: number
-  minOpenFiles: number
-  logger: Logger | undefined
-  clientLimits: ClientLimits
-}
-
-/** What launch() resolves to. In a worker it describes that worker. */
-export interface LaunchHandle {
-  /** 'primary' supervises workers; 'worker' is one of them; 'single' is processes: 1. */
-  role: 'primary' | 'worker' | 'single'
-  /** The live workers (in a worker or single process: itself). */
-  workers: () => WorkerInfo[]
-  /** Rolling replace of every worker, one slot at a time (what SIGHUP does). */
-  reload: () => Promise<void>
-  /** Graceful stop of everything (what SIGTERM does, without exiting the process). */
-  close: () => Promise<void>
 }
 
 const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',

@@ -57,7 +57,7 @@ t.test('every reference signed value Tornado made is produced byte for byte and 
     if (isAscii(name)) {
       t.equal(createSignedValue(secret, name, bytesOf(v.value), { version: 2, keyVersion: v.key_version, clock }), v.v2)
     } else {
-      // Tornado signs these but can never verify them (§1.4 rule 3); we refuse to sign.
+      // Tornado signs these but can never verify them (non-ASCII names: `create_signed_value` counts characters, `_consume_field` bytes); we refuse to sign.
       t.throws(() => createSignedValue(secret, name, valueOf(v.value), { keyVersion: v.key_version, clock }), { code: 'FDK_COOKIE_NAME_INVALID' })
     }
     t.equal(hexOrNull(decodeSignedValueBytes(secret, name, v.v2, { clock })), v.v2_decodes_at_timestamp ? expected : null)

@@ -1,4 +1,4 @@
-// Where Tornado's @authenticated sends an anonymous GET (spec §5), with no
+// Where Tornado's `tornado.web.authenticated` sends an anonymous GET, with no
 // Fastify import: `loginUrl?next=<form-encoded request target>`, the target
 // made absolute when the login URL has a scheme, and a login URL that already
 // has a query used unchanged.

@@ -6,7 +6,7 @@ import { realpathSync, statSync } from 'node:fs'
 import { rename, writeFile } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { buildAssetManifest } from '../static/manifest.js'
 
 /** Where the manifest goes unless --manifest says otherwise: a dotfile, so the plugin never serves it. */

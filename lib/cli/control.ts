@@ -3,7 +3,7 @@
 // (the default path of that launch), or as the only one in the default
 // directory, so nobody has to look up a pid.
 import { parseArgs } from 'node:util'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { controlDir, controlRequest, defaultControlPath, listControlSockets } from '../cluster/control.js'
 import type { StatusDocument, WorkerStatus } from '../cluster/watch.js'
 

@@ -4,7 +4,7 @@
 // file on stdout (or write it with --output).
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { writeFileSync } from 'node:fs'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { invalidOption } from './config/validate.js'
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>

@@ -1,7 +1,7 @@
 // deploy-kit haproxy: prints the HAProxy configuration for the app
 // processes, from the options of `deploy-kit nginx` (declared and checked
 // once, in lib/cli/nginx.ts); see lib/cli/config/haproxy.ts for the file.
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { haproxyConfig } from './config/haproxy.js'
 import { runGenerator, type Generator } from './generate.js'
 import { DEFAULT_MAX_BODY, balancerOptions, generator as nginx } from './nginx.js'

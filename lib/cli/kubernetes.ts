@@ -1,6 +1,6 @@
 // deploy-kit kubernetes: prints the Deployment and Service that run the app
 // on Kubernetes, one worker per pod (lib/cli/config/kubernetes.ts).
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { kubernetesManifests, GRACE_SLACK_SECONDS } from './config/kubernetes.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
 import * as check from './config/validate.js'

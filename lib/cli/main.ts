@@ -5,14 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { realpathSync } from 'node:fs'
+import type { CliCommand, CliIo } from './io.js'
 
-export interface CliIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-}
-
-/** A subcommand: resolves to the exit code. */
-export type CliCommand = (args: string[], io: CliIo) => Promise<number>
+export type { CliCommand, CliIo }
 
 interface CommandEntry {
   summary: string

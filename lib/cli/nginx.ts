@@ -2,7 +2,7 @@
 // of the app processes (the seed guide's FriendFeed file, fixed; see
 // lib/cli/config/nginx.ts for what changed and why).
 import { resolve } from 'node:path'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
 import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
 import * as check from './config/validate.js'

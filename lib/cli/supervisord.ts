@@ -1,6 +1,6 @@
 // deploy-kit supervisord: prints a supervisord.conf running the app as a
 // process group, one port per process (lib/cli/config/supervisord.ts).
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { supervisordConfig } from './config/supervisord.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
 import * as check from './config/validate.js'

@@ -1,6 +1,6 @@
 // deploy-kit systemd: prints a template unit, one instance per port
 // (lib/cli/config/systemd.ts).
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { systemdUnit } from './config/systemd.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
 import * as check from './config/validate.js'

@@ -3,6 +3,7 @@
 // minfds); we read the real limit at start-up and name those fixes, plus
 // systemd's LimitNOFILE, when it is below `minOpenFiles`.
 import { readdirSync, readFileSync } from 'node:fs'
+import type { Logger } from './types.js'
 
 export interface OpenFileLimit {
   soft: number
@@ -73,4 +74,11 @@ export function countOpenFiles (dir = '/proc/self/fd'): number | null {
   } catch {
     return null
   }
+}
+
+/** Logs the open-file warning (with the fixes) when the soft limit is too low. */
+export function warnOpenFiles (log: Logger, minOpenFiles: number, limitsPath?: string): void {
+  const warning = openFilesWarning(readOpenFileLimit(limitsPath), minOpenFiles)
+  /* c8 ignore next -- a low limit is met only in the prlimit test, a launched process */
+  if (warning !== null) log.warn({ minOpenFiles }, warning)
 }

@@ -8,11 +8,10 @@ import { createServer, type Server } from 'node:http'
 import type { ClusterMetrics } from './metrics-primary.js'
 import type { MetricsJson } from './metrics.js'
 import { unlinkSync, writeFileSync, readFileSync } from 'node:fs'
-import type { NormalizedClusterOptions } from '../cluster.js'
+import type { Logger, NormalizedClusterOptions } from './types.js'
 import { defaultControlPath, listenControl, type ControlRequest, type ControlServer } from './control.js'
 import { HEARTBEAT_MS, type Beat } from './heartbeat.js'
 import { Watcher, describeSilence, type ExitCause, type ReloadOutcome, type WorkerRecord, type WorkerState, type StatusDocument } from './watch.js'
-import type { Logger } from './worker.js'
 
 export interface WatchedWorker {
   worker: Worker

@@ -6,19 +6,14 @@
 // are both on the port and the handover has no gap at all.
 import cluster, { type Worker } from 'node:cluster'
 import { FDK_CLUSTER_NOT_READY, FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
-import type { LaunchHandle, NormalizedClusterOptions } from '../cluster.js'
+import type { LaunchHandle, NormalizedClusterOptions, WorkerInfo } from './types.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
-import { defaultLogger, handleSignals, hasReadinessGate, warnOpenFiles } from './worker.js'
+import { defaultLogger } from './logger.js'
+import { handleSignals } from './signals.js'
+import { hasReadinessGate } from './build-ready.js'
+import { warnOpenFiles } from './limits.js'
 import { PrimaryWatch } from './primary-watch.js'
 import type { ReloadOutcome, WorkerRecord } from './watch.js'
-
-/** One entry of handle.workers(). */
-export interface WorkerInfo {
-  taskId: number
-  pid: number
-  port: number
-  state: 'starting' | 'ready' | 'draining'
-}
 
 interface Tracked {
   worker: Worker

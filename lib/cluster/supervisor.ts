@@ -2,7 +2,7 @@
 // long, and when to give up. lib/cluster/primary.ts feeds it the exits it sees
 // and does what it says, so every rule here is unit-tested in-process.
 //
-// Tornado (spec §6.1) restarts at once and counts one global, never-decaying
+// Tornado (`tornado.process.fork_processes`) restarts at once and counts one global, never-decaying
 // budget, so a service that crashes once a day dies after 100 days and a crash
 // loop burns the budget in a second. We back off per slot (doubling, capped,
 // reset once a worker stayed up for `stableMs`) and count restarts in a sliding

@@ -1,9 +1,13 @@
 // Tornado's signed values ("secure cookies"), versions 1 and 2, byte for byte
-// (spec §1.1–1.6), so a cookie signed by a Tornado app with the same secret
-// verifies here and the reverse. Pure: no Fastify import, `clock` injectable.
-// Where Tornado raises on attacker input (a record secret with a non-v2
-// value, §1.5 rule 8) we return null; a v2 name that Tornado would sign but
-// never verify (non-ASCII, §1.4 rule 3) is refused when signing.
+// (Tornado's `create_signed_value`, `decode_signed_value`,
+// `_decode_signed_value_v1`, `_decode_signed_value_v2` and
+// `get_signature_key_version`), so a cookie signed by a Tornado app with the
+// same secret verifies here and the reverse. Pure: no Fastify import, `clock`
+// injectable. Where Tornado raises on attacker input (a record secret with a
+// non-v2 value: `decode_signed_value` asserts the secret is no dict) we
+// return null; a v2 name that Tornado would sign but never verify (non-ASCII:
+// `create_signed_value` prefixes its length in characters, `_consume_field`
+// reads bytes) is refused when signing.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../errors.js'
 import { describeValue } from '../settings.js'

@@ -1,4 +1,4 @@
-// Tornado's `xheaders=True` rewrite (spec §3) as a pure function of the socket
+// Tornado's `xheaders=True` rewrite (`_HTTPRequestContext._apply_xheaders`) as a pure function of the socket
 // peer and the request headers, plus the address matching that decides whom
 // to believe. Never imports fastify: lib/proxy.ts wires it into requests.
 //
@@ -64,7 +64,7 @@ function header (headers: IncomingHttpHeaders, name: string): string | undefined
   return Array.isArray(value) ? value.join(',') : value
 }
 
-/** Tornado §3.6: X-Scheme shadows X-Forwarded-Proto; the last comma-separated value; http or https only. */
+/** Tornado's `_apply_xheaders`: X-Scheme shadows X-Forwarded-Proto; the last comma-separated value; http or https only. */
 export function forwardedProtocol (headers: IncomingHttpHeaders, baseline: 'http' | 'https'): 'http' | 'https' {
   const raw = header(headers, 'x-scheme') ?? header(headers, 'x-forwarded-proto')
   if (raw === undefined) return baseline
@@ -73,7 +73,7 @@ export function forwardedProtocol (headers: IncomingHttpHeaders, baseline: 'http
 }
 
 /**
- * Tornado §3.4: X-Real-IP, else the nearest X-Forwarded-For element that is
+ * Tornado's `_apply_xheaders`: X-Real-IP, else the nearest X-Forwarded-For element that is
  * not a trusted downstream hop (the leftmost when all are). Returns the hops
  * walked, nearest first, with the candidate last; an invalid candidate means
  * the caller keeps the socket peer.

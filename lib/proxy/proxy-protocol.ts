@@ -18,7 +18,7 @@ const { V1ProxyProtocol, V2ProxyProtocol, Command, AddressFamilyType, TransportP
 
 const V2_SIGNATURE = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1')
 const V1_SIGNATURE = Buffer.from('PROXY ', 'latin1')
-/** The v1 line's maximum, CRLF included (spec §2.1). */
+/** The v1 line's maximum, CRLF included (HAProxy's proxy-protocol.txt, section 2.1). */
 export const V1_MAX_LENGTH = 107
 /** v2 allows 16 + 65535 bytes; real balancers send well under 1 KiB of TLVs. */
 export const V2_MAX_LENGTH = 16 + 4096

@@ -3,7 +3,7 @@
 // which leaves browsers guessing for CSS and JavaScript).
 import send from '@fastify/send'
 
-/** Tornado's compressible types (tornado-spec §7.4), plus text/* and web manifests. */
+/** Tornado's compressible types (`GZipContentEncoding.CONTENT_TYPES`), plus text/* and web manifests. */
 export const COMPRESSIBLE_TYPES = /^text\/|^application\/(?:javascript|x-javascript|xml|atom\+xml|json|xhtml\+xml|manifest\+json|wasm)|^image\/svg\+xml|^image\/x-icon|^image\/vnd\.microsoft\.icon/
 
 // RFC 9239 made text/javascript the one JavaScript type (Tornado sends it too);

@@ -6,7 +6,9 @@
 // Fastify import.
 //
 // Cookie values: the way Python's http.cookies writes and reads them, because
-// that is what Tornado uses on both sides (spec §0.3 rules 1 and 7). A signed
+// that is what Tornado uses on both sides (`http.cookies._quote` when
+// `RequestHandler.set_cookie` writes, `httputil.parse_cookie` with its
+// `_unquote_cookie` when `RequestHandler.cookies` reads). A signed
 // value whose base64 holds `/` or `=` is written by Tornado as `"2|1:0|..."`
 // and must be unquoted here; what we write must reach Tornado unchanged, so
 // no percent-encoding (Tornado never undoes it).

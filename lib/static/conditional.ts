@@ -1,4 +1,4 @@
-// Conditional GET as Tornado does it (tornado-spec §4.6): If-None-Match wins
+// Conditional GET as Tornado does it (`StaticFileHandler.should_return_304`): If-None-Match wins
 // over If-Modified-Since; weak comparison; `*` matches only as the first token.
 // Unlike Tornado 6.2, a bad If-Modified-Since date is ignored (never a 500) and
 // its time-zone offset is honoured.

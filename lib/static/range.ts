@@ -1,5 +1,5 @@
 // Single byte ranges exactly as Tornado's StaticFileHandler reads them
-// (tornado-spec §4.7): lenient integers, one range only (a list is ignored and
+// (`StaticFileHandler.get` with `httputil._parse_request_range`): lenient integers, one range only (a list is ignored and
 // the whole file sent, never multipart/byteranges), and a range covering the
 // whole file answered with a plain 200 because some browsers reject a 206 there.
 

@@ -1,4 +1,4 @@
-// Tornado's XSRF tokens (spec §2.2), byte-compatible in both directions, with
+// Tornado's XSRF tokens (`RequestHandler.xsrf_token`, `_decode_xsrf_token`), byte-compatible in both directions, with
 // no Fastify import: a raw token is 16 random bytes; the v1 form is its hex,
 // the v2 form `2|mask|hex(raw XOR mask)|timestamp` re-masks it per response
 // (BREACH). Decoding follows Tornado's `_decode_xsrf_token`, so a cookie or
