@@ -1,5 +1,5 @@
 // Every coded error the package throws, grouped by area. docs/errors.md lists
-// the same codes; test/errors.test.ts keeps the two in step.
+// the same codes; test/unit/errors.test.ts keeps the two in step.
 import fastifyCreateError from '@fastify/error'
 
 /** What every FDK_* error is: @fastify/error's FastifyError with its code and status. */
