@@ -78,7 +78,8 @@ t.test('a handler that replaces reply.locals keeps the template helpers', async 
 })
 
 t.test('settings errors render every kind of received value safely', async (t) => {
-  const { describeValue, optionalInteger } = await import('../../lib/settings.js')
+  const { optionalInteger } = await import('../../lib/settings.js')
+  const { describeValue } = await import('../../lib/shared/invalid-option.js')
   t.same([null, [1], 'x'.repeat(70), 5, true, undefined, () => 1, {}].map(describeValue),
     ['null', 'array(1)', JSON.stringify('x'.repeat(57) + '...'), '5', 'true', 'undefined', 'a function', 'an object'])
   t.throws(() => optionalInteger('n', -1, 0), { message: /expected an integer >= 0/ })
