@@ -8,7 +8,7 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './errors.js'
-import { describeValue } from './settings.js'
+import { describeValue, invalidOption } from './shared/invalid-option.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'
 import { currentTaskId } from './cluster/task-id.js'
@@ -52,7 +52,7 @@ const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTime
   'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]
 
 function bad (name: string, value: unknown, expected: string): Error {
-  return new FDK_CLUSTER_OPTION_INVALID(name, describeValue(value), expected)
+  return invalidOption(FDK_CLUSTER_OPTION_INVALID, 'launch option', name, value, expected)
 }
 
 function integer (name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

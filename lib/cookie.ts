@@ -17,7 +17,8 @@ import { stringifySetCookie, type SetCookie } from 'cookie'
 import { createSignedValue, decodeSignedValue, type CookieSecret } from './cookie/signed-value.js'
 import { encodeCookieValue, readCookie } from './shared/python.js'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_UNSET, FDK_COOKIE_SECRET_WEAK } from './errors.js'
-import { describeValue, invalid, optionalBoolean } from './settings.js'
+import { invalid, optionalBoolean } from './settings.js'
+import { describeValue, invalidOption } from './shared/invalid-option.js'
 
 export * from './cookie/signed-value.js'
 export { quoteCookieValue, unquoteCookieValue, encodeCookieValue } from './shared/python.js'
@@ -143,7 +144,7 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
     checkCookieName(name)
     const { expiresDays = 30, version, ...cookieOptions } = options
     if (expiresDays !== null && (typeof expiresDays !== 'number' || !Number.isFinite(expiresDays))) {
-      throw new FDK_COOKIE_OPTIONS_INVALID('reply.setSignedCookie() "expiresDays"', describeValue(expiresDays), 'a number of days or null')
+      throw invalidOption(FDK_COOKIE_OPTIONS_INVALID, 'reply.setSignedCookie()', 'expiresDays', expiresDays, 'a number of days or null')
     }
     // One clock reading for both, so Expires is exactly the signature time plus expiresDays.
     const nowMs = Date.now()

@@ -1,5 +1,5 @@
 // Every coded error the package throws, grouped by area. docs/errors.md lists
-// the same codes; test/errors.test.ts keeps the two in step.
+// the same codes; test/unit/errors.test.ts keeps the two in step.
 import fastifyCreateError from '@fastify/error'
 
 /** What every FDK_* error is: @fastify/error's FastifyError with its code and status. */
@@ -27,6 +27,11 @@ function createError<C extends string, SC extends number> (
   return fastifyCreateError(code, message, statusCode, Base) as unknown as DeployKitErrorConstructor<C, SC>
 }
 
+// Every invalid-option code (settings, launch options, CLI flags,
+// signed-value options) has this one message; lib/shared/invalid-option.ts
+// fills it and sets the fields `option`, `received`, `expected`.
+const INVALID_OPTION_MESSAGE = 'Invalid %s: received %s, expected %s'
+
 // SETTINGS: mistakes in what was passed to register(); thrown at registration.
 export const FDK_SETTINGS_UNKNOWN = createError(
   'FDK_SETTINGS_UNKNOWN',
@@ -36,7 +41,7 @@ export const FDK_SETTINGS_UNKNOWN = createError(
 )
 export const FDK_SETTINGS_INVALID = createError(
   'FDK_SETTINGS_INVALID',
-  'Invalid setting "%s": received %s, expected %s',
+  INVALID_OPTION_MESSAGE,
   500,
   TypeError
 )
@@ -95,7 +100,7 @@ export const FDK_COOKIE_VALUE_INVALID = createError(
 )
 export const FDK_COOKIE_OPTIONS_INVALID = createError(
   'FDK_COOKIE_OPTIONS_INVALID',
-  'Invalid %s: received %s, expected %s',
+  INVALID_OPTION_MESSAGE,
   500,
   TypeError
 )
@@ -162,7 +167,7 @@ export const FDK_PROXY_TRUST_PROXY_CONFLICT = createError(
 // CLI: deploy-kit nginx | supervisord | systemd; usage errors exit with status 2.
 export const FDK_CLI_INVALID_OPTION = createError(
   'FDK_CLI_INVALID_OPTION',
-  'Invalid option %s: received %s, expected %s',
+  INVALID_OPTION_MESSAGE,
   500,
   TypeError
 )
@@ -170,7 +175,7 @@ export const FDK_CLI_INVALID_OPTION = createError(
 // CLUSTER: the process launcher (launch(), deploy-kit start).
 export const FDK_CLUSTER_OPTION_INVALID = createError(
   'FDK_CLUSTER_OPTION_INVALID',
-  'Invalid launch option "%s": received %s, expected %s',
+  INVALID_OPTION_MESSAGE,
   500,
   TypeError
 )

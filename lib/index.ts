@@ -45,7 +45,7 @@ interface Part {
 }
 
 // No part needs another to be registered first: each works alone and in
-// either order (test/plugins-either-order.test.ts), and what one reads of
+// either order (test/unit/plugins-either-order.test.ts), and what one reads of
 // another (xsrf reads auth's request.currentUser; cookies' Secure flag and
 // login redirects read proxy's request.protocol) is read per request, through
 // the decorators, whatever the registration order.

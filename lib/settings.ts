@@ -2,21 +2,10 @@
 // setting, shows what it received and says what it expected, so a mistake in
 // register() reads as a sentence instead of a stack trace.
 import { FDK_SETTINGS_INVALID, FDK_SETTINGS_UNKNOWN } from './errors.js'
-
-/** A short, safe rendering of a received value for an error message. */
-export function describeValue (value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return `array(${value.length})`
-  switch (typeof value) {
-    case 'string': return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value)
-    case 'number': case 'boolean': case 'bigint': case 'undefined': return String(value)
-    case 'function': return 'a function'
-    default: return 'an object'
-  }
-}
+import { invalidOption } from './shared/invalid-option.js'
 
 export function invalid (name: string, value: unknown, expected: string): Error {
-  return new FDK_SETTINGS_INVALID(name, describeValue(value), expected)
+  return invalidOption(FDK_SETTINGS_INVALID, 'setting', name, value, expected)
 }
 
 export function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {

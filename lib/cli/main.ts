@@ -68,7 +68,7 @@ export async function main (argv: string[], io: CliIo): Promise<number> {
   return await command(rest, io)
 }
 
-/* c8 ignore start -- runs only when executed as a program; test/cli.test.ts spawns it */
+/* c8 ignore start -- runs only when executed as a program; test/process/cli.test.ts spawns it */
 function isEntryPoint (): boolean {
   const script = process.argv[1]
   if (script === undefined) return false

@@ -155,7 +155,7 @@ export async function run (args: string[], io: CliIo): Promise<number> {
     io.stderr(`deploy-kit start: ${(error as Error).message}\n`)
     return 2
   }
-  /* c8 ignore next 3 -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+  /* c8 ignore next 3 -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
   await launch(buildApp, parsed.options)
   return 0
 }

@@ -15,6 +15,7 @@
 // it cannot know that the launcher is draining the worker.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { FDK_CLUSTER_OPTION_INVALID } from '../errors.js'
+import { invalidOption } from '../shared/invalid-option.js'
 import type { NormalizedOverload, Readiness } from './watch-options.js'
 
 /** The few things of a Fastify instance the route needs. */
@@ -115,7 +116,7 @@ export class Health {
     try {
       routable.route({ method: 'GET', url: path, handler })
     } catch (error) {
-      throw new FDK_CLUSTER_OPTION_INVALID('healthPath', JSON.stringify(path), `a path no route of the app uses (${(error as Error).message})`)
+      throw invalidOption(FDK_CLUSTER_OPTION_INVALID, 'launch option', 'healthPath', path, `a path no route of the app uses (${(error as Error).message})`)
     }
   }
 

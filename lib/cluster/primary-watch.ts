@@ -33,7 +33,7 @@ export interface PrimaryHooks {
   lastReload: () => ReloadOutcome | null
 }
 
-/* c8 ignore start -- runs only in a launched primary; test/cluster-watch*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+/* c8 ignore start -- runs only in a launched primary; test/process/cluster-watch*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
 export class PrimaryWatch {
   readonly watcher: Watcher
   private control: ControlServer | null = null

@@ -35,7 +35,7 @@ export const EXIT_BOOT_FAILED = 3
 /** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
 const KILL_MARGIN_MS = 2_000
 
-/* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+/* c8 ignore start -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
 export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>): Promise<LaunchHandle> {
   const log = settings.logger ?? defaultLogger()
   const slots = settings.processes

@@ -8,7 +8,7 @@ import type { Logger } from './types.js'
  */
 export function handleSignals (log: Logger, stop: () => Promise<void>, force: () => void, reload: () => Promise<void>): () => void {
   let stopping = false
-  /* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+  /* c8 ignore start -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
   const onStop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: stopping now without draining')

@@ -9,7 +9,7 @@ import { buildReady } from './build-ready.js'
 import { setTaskId } from './task-id.js'
 import type { LaunchHandle, NormalizedClusterOptions } from './types.js'
 
-/* c8 ignore start -- runs only in a launched process; test/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/fixtures/cluster/spawn.ts) */
+/* c8 ignore start -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
 /** A drained worker's last counts, so the primary's sums lose nothing; waits for the ack (at most 1 s). */
 async function sendFinalMetrics (metrics: WorkerMetrics | undefined): Promise<void> {
   if (metrics === undefined || !process.connected) return

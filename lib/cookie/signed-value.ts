@@ -10,7 +10,7 @@
 // reads bytes) is refused when signing.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../errors.js'
-import { describeValue } from '../settings.js'
+import { invalidOption } from '../shared/invalid-option.js'
 import { pythonB64Decode, pythonInt } from '../shared/python.js'
 
 /** One HMAC key: a string (used as UTF-8) or raw bytes. */
@@ -44,7 +44,7 @@ const ASCII = /^[\x00-\x7f]*$/ // eslint-disable-line no-control-regex
 const systemClock = (): number => Date.now() / 1000
 
 function fail (fn: string, option: string, value: unknown, expected: string): Error {
-  return new FDK_COOKIE_OPTIONS_INVALID(`${fn}() "${option}"`, describeValue(value), expected)
+  return invalidOption(FDK_COOKIE_OPTIONS_INVALID, `${fn}()`, option, value, expected)
 }
 
 function isKey (secret: unknown): secret is SecretKey {

@@ -1,5 +1,5 @@
-// The fleet of issue 6 on one machine, for test/fleet.test.ts and
-// test/fleet-failover.test.ts: four Linux network namespaces on a bridge
+// The fleet of issue 6 on one machine, for test/e2e/fleet.test.ts and
+// test/e2e/fleet-failover.test.ts and fleet-deploy.test.ts: four Linux network namespaces on a bridge
 // (helpers/netns.ts), two app hosts each running the example app
 // (test/fixtures/fleet/app.js) with `deploy-kit start --mode ports
 // --processes 2`, a balancer host running the nginx that `deploy-kit nginx

@@ -1,5 +1,5 @@
 // The fleet of helpers/fleet.ts, half Tornado (issue 17 part 3), for
-// test/fleet-tornado.test.ts and test/fleet-migration.test.ts: two Fastify
+// test/e2e/fleet-tornado.test.ts and test/e2e/fleet-migration.test.ts: two Fastify
 // hosts (appA, appB: the example app under `deploy-kit start --mode ports
 // --processes 2`) and a Tornado host (appT: the example app's Tornado twin,
 // test/fixtures/fleet/tornado_twin.py, on the same two ports) behind the

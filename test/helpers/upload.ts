@@ -1,4 +1,4 @@
-// The upload app of the issue 14 tests (test/direct-*.test.ts): a Fastify app
+// The upload app of the issue 14 tests (test/process/direct-*.test.ts): a Fastify app
 // launched in this process whose POST /upload streams a multipart file and
 // answers its size, and whose /form and /json parse their bodies.
 import Fastify from 'fastify'

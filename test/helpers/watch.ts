@@ -1,4 +1,4 @@
-// Shared by the test/cluster-watch-*.test.ts files: a launch with a control
+// Shared by the test/process/cluster-watch-*.test.ts files: a launch with a control
 // socket in a temporary directory, and the `deploy-kit status --json` client
 // run in-process (so lib/cli/control.ts is covered).
 import type { Test } from 'tap'
@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { main } from '../../lib/cli/main.js'
 import type { StatusDocument } from '../../lib/cluster/watch.js'
-import { freePorts, launchFixture, type Launched } from '../fixtures/cluster/spawn.js'
+import { freePorts, launchFixture, type Launched } from './cluster.js'
 
 export const root = new URL('../../', import.meta.url).pathname
 

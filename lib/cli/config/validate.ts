@@ -4,10 +4,10 @@
 // allow-list and throws FDK_CLI_INVALID_OPTION naming the option.
 import { FDK_CLI_INVALID_OPTION } from '../../errors.js'
 import { isIP } from 'node:net'
-import { describeValue } from '../../settings.js'
+import { invalidOption as invalidOptionOf } from '../../shared/invalid-option.js'
 
 export function invalidOption (option: string, value: unknown, expected: string): Error {
-  return new FDK_CLI_INVALID_OPTION(option, describeValue(value), expected)
+  return invalidOptionOf(FDK_CLI_INVALID_OPTION, 'option', option, value, expected)
 }
 
 export function port (option: string, value: string): number {
