@@ -28,7 +28,7 @@ export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 // Untimed load right before every timed run (whole seconds: wrk's unit).
 const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
-// BENCH_CASES: only the cases whose label contains this text (see compareCases).
+// BENCH_CASES: only the cases whose label contains this text, or one of several separated by | (see compareCases).
 
 function has (command) {
   try {
@@ -285,9 +285,9 @@ function describeMethod (rounds, seconds, pin) {
  * the top of this file, prints the figures and returns one row per case.
  */
 export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true } = {}) {
-  // BENCH_CASES=text runs only the cases whose label contains it.
+  // BENCH_CASES=text runs only the cases whose label contains it (or one of several: 'a|b').
   const only = process.env.BENCH_CASES
-  const cases = only === undefined ? allCases : allCases.filter((c) => c.label.includes(only))
+  const cases = only === undefined ? allCases : allCases.filter((c) => only.split('|').some((text) => c.label.includes(text)))
   if (cases.length === 0) throw new Error(`no case matches BENCH_CASES=${only}`)
   const scripts = new WrkScripts()
   try {

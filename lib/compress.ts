@@ -3,7 +3,7 @@
 // text-like types and only bodies of at least 1000 bytes are compressed.
 // Static files are not touched here: lib/static.ts serves its own precompressed
 // variants and opts its routes out, so nothing is compressed twice.
-import type { FastifyInstance, FastifyPluginAsync, onSendHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './settings.js'
@@ -50,6 +50,36 @@ function skipSmallBodies (onSend: OnSend, threshold: number): OnSend {
   } as OnSend
 }
 
+/** Where a route's config keeps the function `reply.compress` answers with. */
+const kCompress = Symbol('fastify-deploy-kit.compress')
+type CompressFunction = (...args: unknown[]) => unknown
+
+/**
+ * The function @fastify/compress's onRequest hook would set as
+ * `reply.compress`, found by running the hook once on a stand-in reply.
+ */
+function compressFunctionOf (hook: unknown): CompressFunction | undefined {
+  const standIn: { compress?: unknown } = {}
+  ;(hook as (request: unknown, reply: unknown, done: () => void) => void)(undefined, standIn, () => {})
+  /* c8 ignore next -- only if a future @fastify/compress stops setting reply.compress in that hook: then the hook stays */
+  return typeof standIn.compress === 'function' ? standIn.compress as CompressFunction : undefined
+}
+
+/**
+ * `reply.compress`, as @fastify/compress's decorator and hook give it: the
+ * route's compress function, null on a route with `compress: false` or
+ * outside any route (the 404 handler). Assigning it (as @fastify/compress's
+ * hook does where it stays) gives that reply its own value.
+ */
+const REPLY_COMPRESS = {
+  getter (this: FastifyReply): CompressFunction | null {
+    return (this.routeOptions.config as { [kCompress]?: CompressFunction })[kCompress] ?? null
+  },
+  setter (this: FastifyReply, value: unknown): void {
+    Object.defineProperty(this, 'compress', { value, writable: true, enumerable: true, configurable: true })
+  }
+}
+
 const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) => {
   const compressOptions = normalizeCompressOptions(options)
   if (compressOptions === false) return
@@ -61,22 +91,42 @@ const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) =
   // methods (GET, HEAD, TRACE: Fastify never reads their body) gets no request
   // decompression hook, and the route's onSend hooks are noted so the one
   // @fastify/compress adds can be told apart afterwards.
-  const before = new WeakMap<object, Set<unknown>>()
+  const before = new WeakMap<object, { onSend: Set<unknown>, onRequest: Set<unknown> }>()
   fastify.addHook('onRoute', (route) => {
     const methods = asList(route.method)
     if (route.decompress === undefined && methods.every((method) => BODYLESS.has(method))) route.decompress = false
-    before.set(route, new Set(asList(route.onSend)))
+    before.set(route, { onSend: new Set(asList(route.onSend)), onRequest: new Set(asList(route.onRequest)) })
   })
+  // @fastify/compress gives every route an onRequest hook whose only work is
+  // `reply.compress = <the route's compress function>`: a hook chain on every
+  // request for a method few handlers call. Its reply decorator becomes a
+  // getter reading that function from the route's config instead, where the
+  // onRoute hook below puts it, and the hook goes.
+  const decorate = fastify.decorateReply
+  fastify.decorateReply = function (this: typeof fastify, name: string, ...rest: unknown[]) {
+    /* c8 ignore next -- @fastify/compress 9 decorates the reply with 'compress' alone; another name passes as it is */
+    const value = name === 'compress' ? [REPLY_COMPRESS] : rest
+    return (decorate as (...args: unknown[]) => typeof fastify).call(this, name, ...value)
+  } as typeof fastify.decorateReply
   await fastify.register(fastifyCompress, settings)
+  fastify.decorateReply = decorate
   // With these options @fastify/compress may answer a small body too (an
   // error payload, an inflated one): then its onSend is left as it is.
   const wrap = settings.onUnsupportedEncoding === undefined && settings.inflateIfDeflated !== true
   const threshold = settings.threshold ?? DEFAULT_COMPRESS_THRESHOLD
   fastify.addHook('onRoute', (route) => {
     const known = before.get(route)
+    /* c8 ignore next -- every route passes the hook above first; one declared before the kit reaches neither */
+    if (known === undefined) return
+    const added = asList(route.onRequest).filter((hook) => !known.onRequest.has(hook))
+    const compressFn = added.length === 1 ? compressFunctionOf(added[0]) : undefined
+    if (compressFn !== undefined) {
+      route.onRequest = asList(route.onRequest).filter((hook) => hook !== added[0])
+      route.config = { ...route.config, [kCompress]: compressFn } as typeof route.config
+    }
     // A route with its own compress options has its own threshold: left as it is.
-    if (!wrap || known === undefined || route.compress !== undefined || route.onSend === undefined) return
-    route.onSend = asList(route.onSend).map((hook) => known.has(hook) ? hook : skipSmallBodies(hook, threshold))
+    if (!wrap || route.compress !== undefined || route.onSend === undefined) return
+    route.onSend = asList(route.onSend).map((hook) => known.onSend.has(hook) ? hook : skipSmallBodies(hook, threshold))
   })
   // An app registering @fastify/compress after the kit: its first act is
   // decorateReply('compress'), which would throw inside its plugin and crash

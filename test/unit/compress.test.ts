@@ -61,3 +61,29 @@ t.test('options that act on small bodies, and a route\'s own compress options, k
   t.equal((await unset.inject({ url: '/1010', headers: GZIP })).headers['content-encoding'], undefined, 'an unset threshold is @fastify/compress\'s 1024')
   t.equal((await unset.inject({ url: '/1100', headers: GZIP })).headers['content-encoding'], 'gzip')
 })
+
+t.test('reply.compress is the route\'s compress function, and no route gets an onRequest hook for it', async (t) => {
+  const app = Fastify()
+  await app.register(compress, { compressResponse: true })
+  const text = 'c'.repeat(2000)
+  app.get('/manual', (request, reply) => { reply.type('text/plain').compress(text) })
+  app.get('/own', { compress: { threshold: 5 } }, (request, reply) => { reply.type('text/plain').compress('y'.repeat(10)) })
+  app.get('/off', { compress: false }, (request, reply) => ({ compress: reply.compress }))
+  app.get('/assigned', (request, reply) => {
+    reply.compress = null as never
+    return { compress: reply.compress }
+  })
+  app.get('/after', (request, reply) => ({ compress: typeof reply.compress }))
+  app.setNotFoundHandler((request, reply) => { reply.code(404).send({ compress: reply.compress }) })
+  t.teardown(() => app.close())
+  const manual = await app.inject({ url: '/manual', headers: GZIP })
+  t.equal(manual.headers['content-encoding'], 'gzip')
+  t.equal(gunzipSync(manual.rawPayload).toString(), text)
+  const own = await app.inject({ url: '/own', headers: GZIP })
+  t.equal(own.headers['content-encoding'], 'gzip', 'the route\'s own threshold')
+  t.same((await app.inject({ url: '/off' })).json(), { compress: null }, 'compress: false, as @fastify/compress leaves it')
+  t.same((await app.inject({ url: '/nope' })).json(), { compress: null }, 'the 404 handler, as @fastify/compress leaves it')
+  t.same((await app.inject({ url: '/assigned' })).json(), { compress: null }, 'an assignment holds for that reply')
+  t.same((await app.inject({ url: '/after' })).json(), { compress: 'function' }, 'and for that reply only')
+  t.notMatch(app.printRoutes({ includeHooks: true, commonPrefix: false }), /onRequest/, 'no onRequest hook on any route')
+})
