@@ -11,9 +11,9 @@
 // missing; without `getCurrentUser` everyone is anonymous.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { invalid, optionalString } from './settings.js'
-import { sendErrorResponse } from './error-response.js'
-import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED, FDK_AUTH_USER_NOT_LOADED } from './errors.js'
+import { invalid, optionalString } from './shared/settings.js'
+import { sendErrorResponse } from './shared/error-response.js'
+import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED, FDK_AUTH_USER_NOT_LOADED } from './shared/errors.js'
 import { loginRedirectLocation } from './auth/login-url.js'
 
 /**

@@ -7,7 +7,7 @@
 // the layout Tornado's guide recommends behind nginx.
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
-import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './errors.js'
+import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './shared/errors.js'
 import { describeValue, invalidOption } from './shared/invalid-option.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'

@@ -6,9 +6,9 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
-import { invalid, requirePlainObject } from './settings.js'
+import { invalid, requirePlainObject } from './shared/settings.js'
 import { COMPRESSIBLE_TYPES } from './shared/mime.js'
-import { FDK_COMPRESS_ALREADY_REGISTERED } from './errors.js'
+import { FDK_COMPRESS_ALREADY_REGISTERED } from './shared/errors.js'
 
 export interface CompressOptions {
   /** Compress dynamic responses (gzip, deflate, br); `true` or @fastify/compress options. Default off. */

@@ -10,10 +10,10 @@ import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from '.
 import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
 import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
 import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
-import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './settings.js'
+import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './shared/settings.js'
 
-export * from './errors.js'
-export { addTemplateLocal } from './locals.js'
+export * from './shared/errors.js'
+export { addTemplateLocal } from './shared/locals.js'
 export { launch, taskId, type ClusterOptions, type LaunchHandle } from './cluster.js'
 export { fastifyDeployStatic, fastifyDeployCompress }
 export type { StaticOptions, CompressOptions }

@@ -9,8 +9,8 @@
 // and only when something (the request log, a rate limiter, a cookie) asks.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { FDK_PROXY_TRUST_PROXY_CONFLICT } from './errors.js'
-import { invalid, requirePlainObject, rejectUnknownSettings } from './settings.js'
+import { FDK_PROXY_TRUST_PROXY_CONFLICT } from './shared/errors.js'
+import { invalid, requirePlainObject, rejectUnknownSettings } from './shared/settings.js'
 import type { Socket } from 'node:net'
 import {
   compileTrust, DEFAULT_TRUSTED_PROXIES, isTrustedPeer, resolveForwarded,

@@ -7,8 +7,8 @@ import { open, type FileHandle } from 'node:fs/promises'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type {} from '@fastify/compress' // the `compress: false` route option
 import fp from 'fastify-plugin'
-import { FDK_STATIC_FORBIDDEN } from './errors.js'
-import { addTemplateLocal } from './locals.js'
+import { FDK_STATIC_FORBIDDEN } from './shared/errors.js'
+import { addTemplateLocal } from './shared/locals.js'
 import { normalizeStaticOptions, type StaticOptions } from './static/options.js'
 import { normalizeRequestPath } from './static/request-path.js'
 import {

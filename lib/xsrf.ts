@@ -10,11 +10,11 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { stringifySetCookie, type SetCookie } from 'cookie'
-import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './settings.js'
-import { addTemplateLocal, templateHtml } from './locals.js'
+import { invalid, optionalBoolean, optionalInteger, optionalString, requirePlainObject } from './shared/settings.js'
+import { addTemplateLocal, templateHtml } from './shared/locals.js'
 import { registerFormParsers } from './xsrf/form-bodies.js'
-import { sendErrorResponse } from './error-response.js'
-import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './errors.js'
+import { sendErrorResponse } from './shared/error-response.js'
+import { FDK_XSRF_COOKIE_MISSING, FDK_XSRF_TOKEN_INVALID, FDK_XSRF_TOKEN_MISMATCH, FDK_XSRF_TOKEN_MISSING } from './shared/errors.js'
 import {
   cleanArgument, decodeXsrfToken, encodeXsrfToken, newRawToken, rawTokensEqual, xsrfFormHtml,
   type RawXsrfToken, type XsrfTokenVersion

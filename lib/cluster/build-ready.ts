@@ -5,7 +5,7 @@
 import { AppServer, type BuildApp } from './server.js'
 import type { WorkerMetrics } from './metrics.js'
 import { Health, awaitReady } from './health.js'
-import { FDK_CLUSTER_NOT_READY } from '../errors.js'
+import { FDK_CLUSTER_NOT_READY } from '../shared/errors.js'
 import type { NormalizedClusterOptions } from './types.js'
 
 /** True when a new worker must pass a readiness check before it counts as ready. */

@@ -9,7 +9,7 @@
 // the connection while the client is still sending.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
-import { FDK_CLUSTER_BODY_TIMEOUT, FDK_CLUSTER_BODY_TOO_LARGE } from '../errors.js'
+import { FDK_CLUSTER_BODY_TIMEOUT, FDK_CLUSTER_BODY_TOO_LARGE } from '../shared/errors.js'
 
 export interface ClientLimits {
   /** nginx client_header_timeout: the whole request head must arrive within this. */

@@ -8,7 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { tmpdir } from 'node:os'
-import { FDK_CLUSTER_CONTROL_SOCKET } from '../errors.js'
+import { FDK_CLUSTER_CONTROL_SOCKET } from '../shared/errors.js'
 
 export interface ControlRequest {
   command: string

@@ -14,7 +14,7 @@
 // app registering it itself would fail with FST_ERR_DEC_ALREADY_PRESENT, and
 // it cannot know that the launcher is draining the worker.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import { FDK_CLUSTER_OPTION_INVALID } from '../errors.js'
+import { FDK_CLUSTER_OPTION_INVALID } from '../shared/errors.js'
 import { invalidOption } from '../shared/invalid-option.js'
 import type { NormalizedOverload, Readiness } from './watch-options.js'
 

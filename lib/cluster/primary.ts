@@ -5,7 +5,7 @@
 // handle held here, so during a reload the old and the new worker of a slot
 // are both on the port and the handover has no gap at all.
 import cluster, { type Worker } from 'node:cluster'
-import { FDK_CLUSTER_NOT_READY, FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../errors.js'
+import { FDK_CLUSTER_NOT_READY, FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../shared/errors.js'
 import type { LaunchHandle, NormalizedClusterOptions, WorkerInfo } from './types.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
 import { defaultLogger } from './logger.js'

@@ -8,7 +8,7 @@
 // have been idle a while, and call app.close() when none are left.
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import { Server as NetServer, type Socket } from 'node:net'
-import { FDK_CLUSTER_BUILD_APP_INVALID } from '../errors.js'
+import { FDK_CLUSTER_BUILD_APP_INVALID } from '../shared/errors.js'
 import { RateLimitedWarning, countOpenFiles, readOpenFileLimit } from './limits.js'
 import { applyClientLimits, CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './client-limits.js'
 

@@ -9,7 +9,7 @@
 // `create_signed_value` prefixes its length in characters, `_consume_field`
 // reads bytes) is refused when signing.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../errors.js'
+import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../shared/errors.js'
 import { invalidOption } from '../shared/invalid-option.js'
 import { pythonB64Decode, pythonInt } from '../shared/python.js'
 

@@ -7,7 +7,7 @@
 // error carries the same three fields, so a program can tell the option
 // without parsing the sentence (fastify core's FST_ERR_* keep one shape the
 // same way).
-import type { DeployKitError, DeployKitErrorConstructor } from '../errors.js'
+import type { DeployKitError, DeployKitErrorConstructor } from './errors.js'
 
 /** Where the option was passed, as the message names it: `Invalid setting "staticPath"`, `Invalid option --port`. */
 export type OptionKind = 'setting' | 'launch option' | 'option' | `${string}()`

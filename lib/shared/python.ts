@@ -12,7 +12,7 @@
 // value whose base64 holds `/` or `=` is written by Tornado as `"2|1:0|..."`
 // and must be unquoted here; what we write must reach Tornado unchanged, so
 // no percent-encoding (Tornado never undoes it).
-import { FDK_COOKIE_VALUE_INVALID } from '../errors.js'
+import { FDK_COOKIE_VALUE_INVALID } from './errors.js'
 
 // Python's _LegalChars: a value made only of these is written bare.
 const BARE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/

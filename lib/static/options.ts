@@ -3,10 +3,10 @@
 import { realpathSync, statSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
-import { FDK_STATIC_PATH_MISSING } from '../errors.js'
+import { FDK_STATIC_PATH_MISSING } from '../shared/errors.js'
 import {
   invalid, optionalBoolean, optionalInteger, optionalString, optionalStringArray, requirePlainObject
-} from '../settings.js'
+} from '../shared/settings.js'
 import { readAssetManifest, readBundlerManifest, type BundlerManifest, type ManifestEntry } from './manifest.js'
 import { normalizeRequestPath } from './request-path.js'
 

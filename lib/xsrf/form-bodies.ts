@@ -10,7 +10,7 @@ import { errorCodes } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import { parse as parseQuerystring } from 'fast-querystring'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
-import { FDK_XSRF_MULTIPART_INVALID } from '../errors.js'
+import { FDK_XSRF_MULTIPART_INVALID } from '../shared/errors.js'
 
 /** @fastify/multipart's default part count: enough for any form, bounded for hostile ones. */
 const MAX_PARTS = 1000

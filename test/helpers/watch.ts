@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { main } from '../../lib/cli/main.js'
+import { WAIT_MS } from './wait.js'
 import type { StatusDocument } from '../../lib/cluster/watch.js'
 import { freePorts, launchFixture, type Launched } from './cluster.js'
 
@@ -17,9 +18,11 @@ export function tempDir (t: Test): string {
   return dir
 }
 
+/** `deploy-kit <args>` in-process; reload and stop wait at most WAIT_MS for the outcome (their own default is 10 minutes). */
 export async function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   let stdout = ''
   let stderr = ''
+  if (['reload', 'stop'].includes(args[0]!) && !args.includes('--timeout')) args = [...args, '--timeout', String(WAIT_MS)]
   const code = await main(args, { stdout: (text) => { stdout += text }, stderr: (text) => { stderr += text } })
   return { code, stdout, stderr }
 }

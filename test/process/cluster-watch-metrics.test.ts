@@ -71,7 +71,8 @@ for (const mode of ['shared', 'ports'] as const) {
       const victim = launched.lines.find((line) => line.msg === 'worker listening' && line.taskId === 1)!.pid
       process.kill(victim, 'SIGKILL')
       await launched.waitFor((line) => line.msg === 'worker listening', 3)
-      t.equal((await cli('reload', '--socket', socket)).code, 0, 'reloaded')
+      const reload = await cli('reload', '--socket', socket)
+      t.equal(reload.code, 0, 'reloaded', { stderr: reload.stderr, output: tail(launched.output()) })
       await launched.waitFor((line) => line.msg === 'worker stopped', 2)
       const countBefore = seen.length
       await until('three scrapes after the reload', () => seen.length >= countBefore + 3, { last })

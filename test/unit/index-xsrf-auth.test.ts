@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import deployKit, { SETTING_NAMES, fastifyDeployCompress, type DeployKitSettings } from '../../lib/index.js'
-import { optionalStringArray } from '../../lib/settings.js'
+import { optionalStringArray } from '../../lib/shared/settings.js'
 import { urlencoded, xsrfCookieValue } from '../helpers/forms.js'
 
 t.test('the umbrella turns on XSRF with xsrfCookies: true and login redirects with loginUrl', async (t) => {
@@ -78,7 +78,7 @@ t.test('a handler that replaces reply.locals keeps the template helpers', async 
 })
 
 t.test('settings errors render every kind of received value safely', async (t) => {
-  const { optionalInteger } = await import('../../lib/settings.js')
+  const { optionalInteger } = await import('../../lib/shared/settings.js')
   const { describeValue } = await import('../../lib/shared/invalid-option.js')
   t.same([null, [1], 'x'.repeat(70), 5, true, undefined, () => 1, {}].map(describeValue),
     ['null', 'array(1)', JSON.stringify('x'.repeat(57) + '...'), '5', 'true', 'undefined', 'a function', 'an object'])

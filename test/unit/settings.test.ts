@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import deployKit, { SETTING_NAMES } from '../../lib/index.js'
-import { optionalString, requirePlainObject, suggestSetting } from '../../lib/settings.js'
+import { optionalString, requirePlainObject, suggestSetting } from '../../lib/shared/settings.js'
 import { describeValue } from '../../lib/shared/invalid-option.js'
 
 async function registrationError (settings: unknown): Promise<(Error & { code: string }) | null> {

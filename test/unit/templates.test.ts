@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import fastifyView from '@fastify/view'
 import ejs from 'ejs'
 import deployKit from '../../lib/index.js'
-import { addTemplateLocal } from '../../lib/locals.js'
+import { addTemplateLocal } from '../../lib/shared/locals.js'
 
 const TEMPLATE = '<link href="<%= staticUrl(\'site.css\') %>"><%= typeof user === "undefined" ? "" : user %>'
 

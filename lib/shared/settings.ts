@@ -2,7 +2,7 @@
 // setting, shows what it received and says what it expected, so a mistake in
 // register() reads as a sentence instead of a stack trace.
 import { FDK_SETTINGS_INVALID, FDK_SETTINGS_UNKNOWN } from './errors.js'
-import { invalidOption } from './shared/invalid-option.js'
+import { invalidOption } from './invalid-option.js'
 
 export function invalid (name: string, value: unknown, expected: string): Error {
   return invalidOption(FDK_SETTINGS_INVALID, 'setting', name, value, expected)

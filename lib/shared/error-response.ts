@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { Negotiator } from '@fastify/accept-negotiator'
-import { escapeHtml } from './shared/python.js'
+import { escapeHtml } from './python.js'
 
 export interface CodedHttpError {
   code: string
