@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { writeFileSync } from 'node:fs'
 import type { CliIo } from './io.js'
-import { invalidOption } from './config/validate.js'
+import { invalidOption } from './validate.js'
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | undefined>

@@ -1,11 +1,11 @@
 // deploy-kit haproxy: prints the HAProxy configuration for the app
 // processes, from the options of `deploy-kit nginx` (declared and checked
-// once, in lib/cli/nginx.ts); see lib/cli/config/haproxy.ts for the file.
+// once, in lib/cli/nginx.ts); see lib/cli/render/haproxy.ts for the file.
 import type { CliIo } from './io.js'
-import { haproxyConfig } from './config/haproxy.js'
+import { haproxyConfig } from './render/haproxy.js'
 import { runGenerator, type Generator } from './generate.js'
 import { DEFAULT_MAX_BODY, balancerOptions, generator as nginx } from './nginx.js'
-import { absolutePath, invalidOption } from './config/validate.js'
+import { absolutePath, invalidOption } from './validate.js'
 
 /** nginx options with no HAProxy meaning: refused rather than silently ignored. */
 const NGINX_ONLY: Record<string, string> = {

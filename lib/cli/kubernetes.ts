@@ -1,9 +1,9 @@
 // deploy-kit kubernetes: prints the Deployment and Service that run the app
-// on Kubernetes, one worker per pod (lib/cli/config/kubernetes.ts).
+// on Kubernetes, one worker per pod (lib/cli/render/kubernetes.ts).
 import type { CliIo } from './io.js'
-import { kubernetesManifests, GRACE_SLACK_SECONDS } from './config/kubernetes.js'
+import { kubernetesManifests, GRACE_SLACK_SECONDS } from './render/kubernetes.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
-import * as check from './config/validate.js'
+import * as check from './validate.js'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../cluster/server.js'
 
 const DEFAULT_CLI = 'node_modules/fastify-deploy-kit/dist/cli/main.js'

@@ -1,11 +1,11 @@
 // deploy-kit nginx: prints the nginx configuration that puts nginx in front
 // of the app processes (the seed guide's FriendFeed file, fixed; see
-// lib/cli/config/nginx.ts for what changed and why).
+// lib/cli/render/nginx.ts for what changed and why).
 import { resolve } from 'node:path'
 import type { CliIo } from './io.js'
-import { nginxConfig, type NginxConfigOptions } from './config/nginx.js'
+import { nginxConfig, type NginxConfigOptions } from './render/nginx.js'
 import { optional, required, runGenerator, type Generator, type Values } from './generate.js'
-import * as check from './config/validate.js'
+import * as check from './validate.js'
 import { CLIENT_LIMIT_DEFAULTS } from '../cluster/client-limits.js'
 import { readBundlerManifest } from '../static/manifest.js'
 

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { CliIo } from './io.js'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../cluster.js'
 import type { BuildApp } from '../cluster/server.js'
-import { size, sizeBytes } from './config/validate.js'
+import { size, sizeBytes } from './validate.js'
 
 export const USAGE = `Usage: deploy-kit start <app module> [options]
 

@@ -1,9 +1,9 @@
 // deploy-kit supervisord: prints a supervisord.conf running the app as a
-// process group, one port per process (lib/cli/config/supervisord.ts).
+// process group, one port per process (lib/cli/render/supervisord.ts).
 import type { CliIo } from './io.js'
-import { supervisordConfig } from './config/supervisord.js'
+import { supervisordConfig } from './render/supervisord.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
-import * as check from './config/validate.js'
+import * as check from './validate.js'
 import { readOpenFileLimit, type OpenFileLimit } from '../cluster/limits.js'
 
 const DEFAULT_MINFDS = 50000

@@ -1,9 +1,9 @@
 // deploy-kit systemd: prints a template unit, one instance per port
-// (lib/cli/config/systemd.ts).
+// (lib/cli/render/systemd.ts).
 import type { CliIo } from './io.js'
-import { systemdUnit } from './config/systemd.js'
+import { systemdUnit } from './render/systemd.js'
 import { optional, required, runGenerator, type Generator } from './generate.js'
-import * as check from './config/validate.js'
+import * as check from './validate.js'
 
 export const USAGE = `Usage: deploy-kit systemd --command "/usr/bin/node app.js" [options]
 

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request as httpRequest } from 'node:http'
 import { main } from '../../lib/cli/main.js'
-import { haproxyTime, sizeInBytes } from '../../lib/cli/config/haproxy.js'
+import { haproxyTime, sizeInBytes } from '../../lib/cli/render/haproxy.js'
 import { HAPROXY, freePort, need, run, startProcess, tempDir, waitForPort } from '../helpers/tools.js'
 import { HEALTH_PATH, cli, get, killThenReload, root, startLauncher } from '../helpers/launcher.js'
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import { main } from '../../lib/cli/main.js'
 import { parseStartArgs } from '../../lib/cli/start.js'
 import { DEFAULT_MAX_BODY } from '../../lib/cli/nginx.js'
-import { nginxSize, sizeBytes } from '../../lib/cli/config/validate.js'
+import { nginxSize, sizeBytes } from '../../lib/cli/validate.js'
 import { CLIENT_LIMIT_DEFAULTS } from '../../lib/cluster/client-limits.js'
 
 async function nginx (...args: string[]): Promise<{ code: number, out: string, err: string }> {

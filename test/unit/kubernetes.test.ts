@@ -12,7 +12,7 @@ import { parseCidr } from '../helpers/netns.js'
 import { main } from '../../lib/cli/main.js'
 import { parseStartArgs } from '../../lib/cli/start.js'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../lib/cluster/server.js'
-import { GRACE_SLACK_SECONDS } from '../../lib/cli/config/kubernetes.js'
+import { GRACE_SLACK_SECONDS } from '../../lib/cli/render/kubernetes.js'
 
 interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: { name: string, key: string } } }
 interface Probe { httpGet?: { path: string, port: string | number } }

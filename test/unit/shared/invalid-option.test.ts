@@ -7,7 +7,7 @@ import deployKit from '../../../lib/index.js'
 import { launch } from '../../../lib/cluster.js'
 import { main } from '../../../lib/cli/main.js'
 import { createSignedValue } from '../../../lib/cookie/signed-value.js'
-import { port } from '../../../lib/cli/config/validate.js'
+import { port } from '../../../lib/cli/validate.js'
 
 function caught (fn: () => unknown): Record<string, unknown> {
   try {

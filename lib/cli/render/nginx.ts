@@ -13,7 +13,7 @@
 // - gzip for the seed's types, gzip_min_length 1000;
 // - optional --prefix so pid, logs and temp files live in one writable
 //   directory (unprivileged runs, tests); `user` only when asked for.
-import type { Upstream } from './validate.js'
+import type { Upstream } from '../validate.js'
 
 export interface NginxConfigOptions {
   /** One entry per app process. */

@@ -2,9 +2,9 @@
 // inside an nginx, supervisord or systemd file, where a space, a quote or a
 // semicolon would silently change the meaning, so each check is a strict
 // allow-list and throws FDK_CLI_INVALID_OPTION naming the option.
-import { FDK_CLI_INVALID_OPTION } from '../../errors.js'
+import { FDK_CLI_INVALID_OPTION } from '../errors.js'
 import { isIP } from 'node:net'
-import { invalidOption as invalidOptionOf } from '../../shared/invalid-option.js'
+import { invalidOption as invalidOptionOf } from '../shared/invalid-option.js'
 
 export function invalidOption (option: string, value: unknown, expected: string): Error {
   return invalidOptionOf(FDK_CLI_INVALID_OPTION, 'option', option, value, expected)

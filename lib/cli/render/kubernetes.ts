@@ -12,7 +12,7 @@
 // - the cookie secret comes from a Secret (one for every pod), trusted
 //   proxies are the ingress network only, and a rolling update never takes
 //   a ready pod away before its replacement is ready.
-// Every value was checked by lib/cli/config/validate.ts against a strict
+// Every value was checked by lib/cli/validate.ts against a strict
 // allow-list, so none needs YAML quoting beyond the numbers written as
 // strings.
 

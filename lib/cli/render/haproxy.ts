@@ -15,7 +15,7 @@
 // - versioned static URLs keep the app's far-future Cache-Control: HAProxy
 //   serves no files itself, it passes /static/ and the root aliases through.
 import type { NginxConfigOptions } from './nginx.js'
-import { sizeBytes } from './validate.js'
+import { sizeBytes } from '../validate.js'
 
 /** What the HAProxy file needs, on top of the options shared with nginx. */
 export interface HaproxyConfigOptions extends Omit<NginxConfigOptions, 'serverNames' | 'keepalive' | 'prefix' | 'mimeTypes'> {
