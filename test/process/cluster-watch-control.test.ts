@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, chmodSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { controlRequest } from '../../lib/cluster/control.js'
+import { status as statusCommand } from '../../lib/cli/control.js'
 import { launchFixture } from '../helpers/cluster.js'
 import { cli, start, status, tempDir } from '../helpers/watch.js'
 
@@ -41,13 +42,14 @@ t.test('the socket refuses another user; a stale socket does not stop a new prim
   // The client runs as "nobody" in this process (effective uid only, for the
   // one connect): a `setpriv` child would have to read the checkout, which a
   // clone inside a `mktemp -d` directory (mode 0700) does not let nobody do.
-  // Every module the client needs was loaded by status() above.
+  // The command is imported here, not through main()'s dynamic import,
+  // which would stat the file as nobody.
   const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim())
   const seteuid = process.seteuid!.bind(process) // POSIX, and these tests run as root
   seteuid(nobody)
-  let refused: { code: number, stderr: string }
+  const refused = { code: 0, stderr: '' }
   try {
-    refused = await cli('status', '--socket', socket)
+    refused.code = await statusCommand(['--socket', socket], { stdout: () => {}, stderr: (text) => { refused.stderr += text } })
   } finally {
     seteuid(0)
   }
