@@ -16,7 +16,7 @@ export interface SettingDeclaration {
   readonly tornado: string
   /** The meaning cell of the docs row (Markdown, one line). */
   readonly doc: string
-  /** The setting without which this one does nothing: given alone, the umbrella refuses it (FDK_SETTINGS_REQUIRES). */
+  /** The setting without which this one does nothing: given alone, the umbrella refuses it (FDK_SETTINGS_INVALID naming both). */
   readonly requires?: string
 }
 
@@ -54,4 +54,21 @@ export function defaultCell (declaration: SettingDeclaration): string {
 export function settingRows (declarations: Readonly<Record<string, SettingDeclaration>>, prefix = ''): string[] {
   return Object.entries(declarations).map(([name, declaration]) =>
     `| \`${prefix}${name}\` | ${defaultCell(declaration)} | ${declaration.tornado} | ${declaration.doc} |`)
+}
+
+/**
+ * The first setting given (not undefined) whose `requires` is not, with what
+ * it requires: without it the umbrella would not register that part, and the
+ * setting would be ignored without a word.
+ */
+export function missingRequirement (
+  settings: Readonly<Record<string, unknown>>, tables: ReadonlyArray<Readonly<Record<string, SettingDeclaration>>>
+): { name: string, requires: string } | undefined {
+  for (const table of tables) {
+    for (const [name, declaration] of Object.entries(table)) {
+      const requires = declaration.requires
+      if (requires !== undefined && settings[name] !== undefined && settings[requires] === undefined) return { name, requires }
+    }
+  }
+  return undefined
 }
