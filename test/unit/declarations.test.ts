@@ -20,6 +20,9 @@ import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
 import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
 import { flagRows, type Flags } from '../../lib/cli/flags.js'
 import { NGINX_FLAGS } from '../../lib/cli/nginx.js'
+import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
+import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
+import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
 
 const SETTINGS_HEADER = '| setting | default | Tornado | meaning |\n|---|---|---|---|\n'
 
@@ -67,7 +70,10 @@ t.test('docs/settings.md lists every setting by topic, from the same declaration
 
 /** Each command's flags and the docs/cli.md table they render. */
 const COMMANDS: Array<{ command: string, flags: Flags }> = [
-  { command: 'nginx', flags: NGINX_FLAGS }
+  { command: 'nginx', flags: NGINX_FLAGS },
+  { command: 'supervisord', flags: SUPERVISORD_FLAGS },
+  { command: 'systemd', flags: SYSTEMD_FLAGS },
+  { command: 'kubernetes', flags: KUBERNETES_FLAGS }
 ]
 
 for (const { command, flags } of COMMANDS) {
