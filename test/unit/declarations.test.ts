@@ -18,6 +18,11 @@ import { COOKIE_SETTING_NAMES } from '../../lib/cookie.js'
 import { XSRF_SETTING_NAMES } from '../../lib/xsrf.js'
 import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
 import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
+import { flagRows, type Flags } from '../../lib/cli/flags.js'
+import { NGINX_FLAGS } from '../../lib/cli/nginx.js'
+import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
+import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
+import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
 
 const SETTINGS_HEADER = '| setting | default | Tornado | meaning |\n|---|---|---|---|\n'
 
@@ -62,6 +67,24 @@ t.test('docs/settings.md lists every setting by topic, from the same declaration
   holds(t, 'settings.md', '| general | `debug` | below |\n' + rows.join('\n') + '\n')
   t.same([...SETTING_NAMES].sort(), [...new Set(['debug', ...PLUGINS.flatMap((plugin) => plugin.names)])].sort(), 'and the umbrella accepts nothing else')
 })
+
+/** Each command's flags and the docs/cli.md table they render. */
+const COMMANDS: Array<{ command: string, flags: Flags }> = [
+  { command: 'nginx', flags: NGINX_FLAGS },
+  { command: 'supervisord', flags: SUPERVISORD_FLAGS },
+  { command: 'systemd', flags: SYSTEMD_FLAGS },
+  { command: 'kubernetes', flags: KUBERNETES_FLAGS }
+]
+
+for (const { command, flags } of COMMANDS) {
+  t.test(`docs/cli.md's table of deploy-kit ${command} is rendered from its flag declarations`, async (t) => {
+    holds(t, 'cli.md', `## \`deploy-kit ${command}\``)
+    const section = page('cli.md').split(`## \`deploy-kit ${command}\``)[1]!.split('\n## ')[0]!
+    const block = '| option | default | meaning |\n|---|---|---|\n' + flagRows(flags).join('\n') + '\n'
+    if (!section.includes(block)) t.comment(`docs/cli.md's deploy-kit ${command} section should hold, exactly:\n\n${block}`)
+    t.ok(section.includes(block), `the deploy-kit ${command} section holds the table rendered from the declaration`)
+  })
+}
 
 t.test('a declaration table must name exactly the interface\'s options (checked by the compiler)', async (t) => {
   interface Two { a?: string, b?: number }
