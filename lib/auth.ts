@@ -15,6 +15,8 @@ import { invalid, optionalString } from './shared/settings.js'
 import { sendErrorResponse } from './shared/error-response.js'
 import { FDK_AUTH_LOGIN_URL_MISSING, FDK_AUTH_REQUIRED, FDK_AUTH_USER_NOT_LOADED } from './shared/errors.js'
 import { loginRedirectLocation } from './auth/login-url.js'
+import { settingNames } from './shared/declarations.js'
+import { AUTH_SETTINGS } from './auth/settings.js'
 
 /**
  * Augment this interface to type `request.currentUser` and `getCurrentUser`
@@ -54,7 +56,7 @@ declare module 'fastify' {
   }
 }
 
-export const AUTH_SETTING_NAMES = ['loginUrl', 'getCurrentUser'] as const
+export const AUTH_SETTING_NAMES = settingNames<AuthOptions, typeof AUTH_SETTINGS>(AUTH_SETTINGS)
 
 interface NormalizedAuthOptions {
   loginUrl: string | undefined

@@ -9,13 +9,15 @@ import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './shared/settings.js'
 import { COMPRESSIBLE_TYPES } from './shared/mime.js'
 import { FDK_COMPRESS_ALREADY_REGISTERED } from './shared/errors.js'
+import { settingNames } from './shared/declarations.js'
+import { COMPRESS_SETTINGS } from './compress/settings.js'
 
 export interface CompressOptions {
   /** Compress dynamic responses (gzip, deflate, br); `true` or @fastify/compress options. Default off. */
   compressResponse?: boolean | FastifyCompressOptions
 }
 
-export const COMPRESS_SETTING_NAMES = ['compressResponse'] as const
+export const COMPRESS_SETTING_NAMES = settingNames<CompressOptions, typeof COMPRESS_SETTINGS>(COMPRESS_SETTINGS)
 
 /** Methods whose request body Fastify never reads. */
 const BODYLESS = new Set(['GET', 'HEAD', 'TRACE'])

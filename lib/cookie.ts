@@ -19,6 +19,8 @@ import { encodeCookieValue, readCookie } from './shared/python.js'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_MISSING, FDK_COOKIE_SECRET_UNSET, FDK_COOKIE_SECRET_WEAK } from './shared/errors.js'
 import { invalid, optionalBoolean } from './shared/settings.js'
 import { describeValue, invalidOption } from './shared/invalid-option.js'
+import { settingNames } from './shared/declarations.js'
+import { COOKIE_SETTINGS } from './cookie/settings.js'
 
 export * from './cookie/signed-value.js'
 export { quoteCookieValue, unquoteCookieValue, encodeCookieValue } from './shared/python.js'
@@ -57,7 +59,7 @@ declare module 'fastify' {
   }
 }
 
-export const COOKIE_SETTING_NAMES = ['cookieSecret', 'keyVersion'] as const
+export const COOKIE_SETTING_NAMES = settingNames<CookieOptions, typeof COOKIE_SETTINGS>(COOKIE_SETTINGS)
 
 /** The secret from Tornado's guide, which too many deployments kept. */
 export const PLACEHOLDER_SECRET = '__TODO:_GENERATE_YOUR_OWN_RANDOM_VALUE_HERE__'
@@ -82,7 +84,7 @@ function weakness (secret: string): string | undefined {
 }
 
 export function normalizeCookieOptions (options: CookieOptions): NormalizedCookieOptions {
-  const debug = optionalBoolean('debug', options.debug, false)
+  const debug = optionalBoolean('debug', options.debug, COOKIE_SETTINGS.debug.default)
   const { cookieSecret, keyVersion } = options
   const problems: Array<[string, string | undefined]> = []
   let secret: CookieSecret | undefined

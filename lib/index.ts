@@ -10,7 +10,10 @@ import fastifyDeployCookie, { COOKIE_SETTING_NAMES, type CookieOptions } from '.
 import fastifyDeployXsrf, { XSRF_SETTING_NAMES, type XsrfOptions } from './xsrf.js'
 import fastifyDeployAuth, { AUTH_SETTING_NAMES, type AuthOptions } from './auth.js'
 import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type XheadersOptions } from './proxy.js'
-import { optionalBoolean, rejectUnknownSettings, requirePlainObject } from './shared/settings.js'
+import { invalid, optionalBoolean, rejectUnknownSettings, requirePlainObject } from './shared/settings.js'
+import { missingRequirement } from './shared/declarations.js'
+import { STATIC_SETTINGS } from './static/options.js'
+import { XSRF_SETTINGS } from './xsrf/settings.js'
 
 export * from './shared/errors.js'
 export { addTemplateLocal } from './shared/locals.js'
@@ -110,6 +113,9 @@ function pick<T extends object> (settings: T, names: readonly string[]): T {
 const deployKit: FastifyPluginAsync<DeployKitSettings> = async (fastify, options) => {
   const settings = { ...requirePlainObject('settings', options) } as DeployKitSettings & Record<string, unknown>
   rejectUnknownSettings(settings, SETTING_NAMES)
+  // A setting whose part is not registered would be ignored: refuse it instead.
+  const orphan = missingRequirement(settings, [STATIC_SETTINGS, XSRF_SETTINGS])
+  if (orphan !== undefined) throw invalid(orphan.name, settings[orphan.name], `to be used together with ${orphan.requires}`)
   settings.debug = optionalBoolean('debug', settings.debug, false)
   for (const part of PARTS) {
     if (part.wanted(settings)) await part.register(fastify, settings)

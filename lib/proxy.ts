@@ -13,10 +13,12 @@ import { FDK_PROXY_TRUST_PROXY_CONFLICT } from './shared/errors.js'
 import { invalid, requirePlainObject, rejectUnknownSettings } from './shared/settings.js'
 import type { Socket } from 'node:net'
 import {
-  compileTrust, DEFAULT_TRUSTED_PROXIES, isTrustedPeer, resolveForwarded,
+  compileTrust, isTrustedPeer, resolveForwarded,
   type Forwarded, type ForwardedPolicy, type TrustFunction
 } from './proxy/forwarded.js'
 import { acceptProxyProtocol, proxiedSource } from './proxy/proxy-protocol.js'
+import { settingNames } from './shared/declarations.js'
+import { PROXY_SETTINGS, XHEADERS_OPTIONS } from './proxy/settings.js'
 
 export interface XheadersOptions {
   /** Socket peers allowed to set the headers: IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`, or `'all'` (Tornado's behaviour, unsafe when the app is reachable directly). Default loopback + link-local + unique-local. */
@@ -32,7 +34,8 @@ export interface ProxyOptions {
   xheaders?: boolean | XheadersOptions
 }
 
-export const PROXY_SETTING_NAMES = ['xheaders'] as const
+export const PROXY_SETTING_NAMES = settingNames<ProxyOptions, typeof PROXY_SETTINGS>(PROXY_SETTINGS)
+const XHEADERS_OPTION_NAMES = settingNames<XheadersOptions, typeof XHEADERS_OPTIONS>(XHEADERS_OPTIONS)
 
 // No `declare module 'fastify'` augmentation: request.ip, request.ips
 // (optional, as with trustProxy) and request.protocol are typed by Fastify.
@@ -64,13 +67,13 @@ export function normalizeProxyOptions (options: ProxyOptions): ProxyPolicy | fal
     throw invalid('xheaders', value, 'a boolean or { trustedProxies, trustedDownstream, proxyProtocol }')
   }
   const settings = value === true ? {} : { ...requirePlainObject('xheaders', value) }
-  rejectUnknownSettings(settings, ['trustedProxies', 'trustedDownstream', 'proxyProtocol'])
+  rejectUnknownSettings(settings, XHEADERS_OPTION_NAMES)
   if (settings.proxyProtocol !== undefined && typeof settings.proxyProtocol !== 'boolean') {
     throw invalid('xheaders.proxyProtocol', settings.proxyProtocol, 'a boolean')
   }
   return {
-    trustProxy: trustList('xheaders.trustedProxies', settings.trustedProxies, DEFAULT_TRUSTED_PROXIES, true),
-    trustDownstream: trustList('xheaders.trustedDownstream', settings.trustedDownstream, [], false),
+    trustProxy: trustList('xheaders.trustedProxies', settings.trustedProxies, XHEADERS_OPTIONS.trustedProxies.default, true),
+    trustDownstream: trustList('xheaders.trustedDownstream', settings.trustedDownstream, XHEADERS_OPTIONS.trustedDownstream.default, false),
     proxyProtocol: settings.proxyProtocol === true
   }
 }

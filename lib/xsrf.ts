@@ -20,6 +20,8 @@ import {
   type RawXsrfToken, type XsrfTokenVersion
 } from './xsrf/token.js'
 import { readCookie } from './shared/python.js'
+import { settingNames } from './shared/declarations.js'
+import { XSRF_SETTINGS } from './xsrf/settings.js'
 // request.currentUser, an optional dependency: the auth plugin decorates it
 // (registered before or after this one); without it the property is absent
 // and every request counts as anonymous. Optional, so no fastify-plugin
@@ -66,7 +68,7 @@ declare module 'fastify' {
   }
 }
 
-export const XSRF_SETTING_NAMES = ['xsrfCookies', 'xsrfCookieOptions', 'xsrfCookieVersion'] as const
+export const XSRF_SETTING_NAMES = settingNames<XsrfOptions, typeof XSRF_SETTINGS>(XSRF_SETTINGS)
 
 export const XSRF_COOKIE_NAME = '_xsrf'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -87,7 +89,7 @@ interface NormalizedXsrfOptions {
 }
 
 export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptions {
-  const version = options.xsrfCookieVersion ?? 2
+  const version = options.xsrfCookieVersion ?? XSRF_SETTINGS.xsrfCookieVersion.default
   if (version !== 1 && version !== 2) throw invalid('xsrfCookieVersion', version, '1 or 2')
   const given = requirePlainObject('xsrfCookieOptions', options.xsrfCookieOptions)
   for (const key of Object.keys(given)) {

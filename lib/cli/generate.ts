@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { writeFileSync } from 'node:fs'
 import type { CliIo } from './io.js'
 import { invalidOption } from './validate.js'
+import { parseOptions, usageLines, type Flags } from './flags.js'
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | undefined>
@@ -18,9 +19,17 @@ export interface Generator {
   build: (values: Values, generatedBy: string) => string
 }
 
-const COMMON: OptionSpecs = {
-  output: { type: 'string', short: 'o' },
+/** Every generator's flags, after its own. */
+export const COMMON_FLAGS = {
+  output: { type: 'string', short: 'o', value: 'FILE', usage: 'write the file instead of printing it' },
   help: { type: 'boolean', short: 'h' }
+} as const satisfies Flags
+
+const COMMON: OptionSpecs = parseOptions(COMMON_FLAGS)
+
+/** A generator's `usage` and `options` from its one declaration: the synopsis, then each flag's line (text at `column`). */
+export function fromFlags (synopsis: string, flags: Flags, column: number): Pick<Generator, 'usage' | 'options'> {
+  return { usage: synopsis + usageLines({ ...flags, ...COMMON_FLAGS }, column), options: parseOptions(flags) }
 }
 
 function quote (arg: string): string {

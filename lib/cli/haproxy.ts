@@ -3,8 +3,9 @@
 // once, in lib/cli/nginx.ts); see lib/cli/render/haproxy.ts for the file.
 import type { CliIo } from './io.js'
 import { haproxyConfig } from './render/haproxy.js'
-import { runGenerator, type Generator } from './generate.js'
-import { DEFAULT_MAX_BODY, balancerOptions, generator as nginx } from './nginx.js'
+import { fromFlags, runGenerator, type Generator } from './generate.js'
+import { NGINX_FLAGS, balancerOptions } from './nginx.js'
+import type { FlagDeclaration, Flags } from './flags.js'
 import { absolutePath, invalidOption } from './validate.js'
 
 /** nginx options with no HAProxy meaning: refused rather than silently ignored. */
@@ -15,38 +16,44 @@ const NGINX_ONLY: Record<string, string> = {
   'mime-types': 'to be left out (HAProxy serves no files)'
 }
 
-export const USAGE = `Usage: deploy-kit haproxy --upstream HOST:PORT[-LAST][,...] [options]
+/** Where HAProxy's --help says something else than nginx's; a flag of nginx's not named here is accepted but not listed. */
+const HAPROXY_USAGE: Partial<Record<keyof typeof NGINX_FLAGS, string>> = {
+  upstream: NGINX_FLAGS.upstream.usage,
+  listen: 'where HAProxy listens (default {default}, 443 with --tls-cert)',
+  'tls-cert': NGINX_FLAGS['tls-cert'].usage,
+  'tls-key': 'the private key: the certificate file itself, or FILE.key beside it',
+  'max-body': 'largest Content-Length accepted: the app\'s maxBodySize',
+  'static-root': 'the app\'s static directory (the app serves it; noted in the file)',
+  'static-prefix': NGINX_FLAGS['static-prefix'].usage,
+  aliases: NGINX_FLAGS.aliases.usage,
+  'max-fails': 'failed health checks before an app process is out',
+  'fail-timeout': 'how often an app process that is out is checked',
+  health: 'health-check path on the app (default: a TCP check)',
+  user: 'user and group HAProxy runs as (when it starts as root)',
+  'worker-connections': 'maxconn'
+}
+
+/** nginx's flags (read by the same balancerOptions()), then HAProxy's own. */
+export const HAPROXY_FLAGS: Flags = {
+  ...Object.fromEntries(Object.entries(NGINX_FLAGS).map(([name, flag]) => {
+    const { usage: _nginx, doc: _doc, ...rest } = flag as FlagDeclaration
+    const usage = HAPROXY_USAGE[name as keyof typeof NGINX_FLAGS]
+    return [name, usage === undefined ? rest : { ...rest, usage }]
+  })),
+  'send-proxy': { type: 'string', value: 'v1|v2', usage: 'send a PROXY protocol header on every connection to the app\n(the app needs xheaders: { proxyProtocol: true })' },
+  tcp: { type: 'boolean', usage: 'pass connections through (mode tcp; TLS ends at the app);\nwith --send-proxy, without --tls-cert, --health, --max-body' },
+  'stats-socket': { type: 'string', value: 'FILE', usage: 'HAProxy\'s runtime API on this Unix socket (absolute path,\nmode 600): show servers state, set server ... state drain' }
+}
+
+export const generator: Generator = {
+  command: 'haproxy',
+  ...fromFlags(`Usage: deploy-kit haproxy --upstream HOST:PORT[-LAST][,...] [options]
 
 Prints an HAProxy configuration for the app processes behind it. The options
 are those of \`deploy-kit nginx\` (see its --help), except
 --${Object.keys(NGINX_ONLY).join(', --')}.
 
-  --upstream LIST        app processes, e.g. 127.0.0.1:8000-8003,10.0.0.2:8000-8003 (required)
-  --listen PORT|ADDR:PORT  where HAProxy listens (default 80, 443 with --tls-cert)
-  --tls-cert FILE        terminate TLS: certificate (absolute path; with --tls-key)
-  --tls-key FILE         the private key: the certificate file itself, or FILE.key beside it
-  --max-body SIZE        largest Content-Length accepted: the app's maxBodySize (default ${DEFAULT_MAX_BODY})
-  --static-root DIR      the app's static directory (the app serves it; noted in the file)
-  --static-prefix PATH   URL prefix of static files (default /static/)
-  --aliases FILES        static files also served at the root (needs --static-root)
-  --max-fails N          failed health checks before an app process is out (default 1)
-  --fail-timeout TIME    how often an app process that is out is checked (default 10s)
-  --health PATH          health-check path on the app (default: a TCP check)
-  --user NAME            user and group HAProxy runs as (when it starts as root)
-  --worker-connections N maxconn (default 1024)
-  --send-proxy v1|v2     send a PROXY protocol header on every connection to the app
-                         (the app needs xheaders: { proxyProtocol: true })
-  --tcp                  pass connections through (mode tcp; TLS ends at the app);
-                         with --send-proxy, without --tls-cert, --health, --max-body
-  --stats-socket FILE    HAProxy's runtime API on this Unix socket (absolute path,
-                         mode 600): show servers state, set server ... state drain
-  --output, -o FILE      write the file instead of printing it
-`
-
-export const generator: Generator = {
-  command: 'haproxy',
-  usage: USAGE,
-  options: { ...nginx.options, 'send-proxy': { type: 'string' }, tcp: { type: 'boolean' }, 'stats-socket': { type: 'string' } },
+`, HAPROXY_FLAGS, 23),
   build (values, generatedBy) {
     for (const [option, why] of Object.entries(NGINX_ONLY)) {
       if (values[option] !== undefined) throw invalidOption(`--${option}`, values[option], why)

@@ -4,38 +4,16 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { tmpdir } from 'node:os'
-import { pathToFileURL } from 'node:url'
-import ts from 'typescript'
 import { tail, WAIT_MS, within } from './wait.js'
 import { freePortRange } from './tools.js'
 
-// The spawned primaries and workers load lib/*.ts through ts-cache.mjs, which
-// serves JavaScript transpiled here once per test file: loading the
-// TypeScript compiler in every worker would make each start take seconds.
-// V8 still sees the .ts URLs, so tap's coverage (NODE_OPTIONS) counts them.
+// The spawned primaries and workers load lib/*.ts through the same loader as
+// the test processes (helpers/ts-loader): JavaScript from its on-disk cache,
+// so a worker starts without the TypeScript compiler.
 const root = new URL('../../', import.meta.url).pathname
-const cache = mkdtempSync(join(tmpdir(), 'fdk-ts-cache-'))
-process.on('exit', () => rmSync(cache, { recursive: true, force: true }))
-
-function transpile (relative: string): void {
-  const file = join(root, relative)
-  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
-    fileName: file,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true, inlineSources: true }
-  })
-  writeFileSync(join(cache, encodeURIComponent(pathToFileURL(file).href) + '.js'), out.outputText)
-}
-
-for (const file of readdirSync(join(root, 'lib'), { recursive: true }) as string[]) {
-  if (file.endsWith('.ts')) transpile(join('lib', file))
-}
-transpile('test/fixtures/cluster/launch.ts')
-transpile('test/fixtures/cluster/app.ts')
 const fixture = join(root, 'test/fixtures/cluster/launch.ts')
-const loaderArgs = ['--enable-source-maps', '--import=' + new URL('../fixtures/cluster/ts-cache.mjs', import.meta.url).href]
+const loaderArgs = ['--enable-source-maps', '--import=' + new URL('./ts-loader/register.mjs', import.meta.url).href]
 
 export interface LogLine {
   msg: string
@@ -80,7 +58,7 @@ export function launchFixture (t: Teardown, options: object, env: Record<string,
     // No coverage from the spawned processes: V8 would record lib/*.ts as
     // transpiled here, and merging that with the in-process transpilation of
     // the same URLs garbles every other file's report.
-    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', FDK_TS_CACHE: cache, FDK_TEST_OPTIONS: JSON.stringify(options), ...env },
+    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', FDK_TEST_OPTIONS: JSON.stringify(options), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const lines: LogLine[] = []

@@ -39,6 +39,18 @@ t.test('settings must be an object and debug a boolean', async (t) => {
   t.equal(debug?.message, 'Invalid setting "debug": received "yes", expected a boolean')
 })
 
+t.test('a setting given without the one that enables it is refused, naming both, instead of being ignored', async (t) => {
+  const prefix = await registrationError({ staticUrlPrefix: 'no-slashes' })
+  t.equal(prefix?.code, 'FDK_SETTINGS_INVALID')
+  t.equal(prefix?.message, 'Invalid setting "staticUrlPrefix": received "no-slashes", expected to be used together with staticPath')
+  t.match(prefix, { option: 'staticUrlPrefix', expected: 'to be used together with staticPath' })
+  t.match(await registrationError({ staticPath: undefined, staticWarmup: false }), { code: 'FDK_SETTINGS_INVALID', option: 'staticWarmup' })
+  t.match(await registrationError({ xsrfCookieOptions: { path: '/' } }), { code: 'FDK_SETTINGS_INVALID', message: /"xsrfCookieOptions".*together with xsrfCookies/ })
+  t.match(await registrationError({ xsrfCookieVersion: 1 }), { code: 'FDK_SETTINGS_INVALID', option: 'xsrfCookieVersion' })
+  t.equal(await registrationError({ xsrfCookies: false, xsrfCookieVersion: 1 }), null, 'xsrfCookies: false registers the helpers, so the version counts')
+  t.equal(await registrationError({ debug: true }), null, 'debug needs nothing')
+})
+
 t.test('the caller\'s settings object is never changed', async (t) => {
   const settings = Object.freeze({ staticPath: t.testdir({ 'a.txt': 'a' }), staticWarmup: false })
   const app = Fastify()

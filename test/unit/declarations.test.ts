@@ -1,0 +1,97 @@
+// Each option is declared once: the docs tables of settings (and the CLI's
+// usage and option tables) are rendered here from the declarations and must
+// appear in docs/ exactly so. On a mismatch the message carries the block to
+// paste; the declarations in lib/ are the source, the docs the copy.
+import t, { type Test } from 'tap'
+import { readFileSync } from 'node:fs'
+import { settingNames, settingRows, type SettingDeclaration } from '../../lib/shared/declarations.js'
+import { STATIC_SETTINGS } from '../../lib/static/options.js'
+import { COMPRESS_SETTINGS } from '../../lib/compress/settings.js'
+import { COOKIE_SETTINGS } from '../../lib/cookie/settings.js'
+import { XSRF_SETTINGS } from '../../lib/xsrf/settings.js'
+import { AUTH_SETTINGS } from '../../lib/auth/settings.js'
+import { PROXY_SETTINGS, XHEADERS_OPTIONS } from '../../lib/proxy/settings.js'
+import { SETTING_NAMES } from '../../lib/index.js'
+import { STATIC_SETTING_NAMES } from '../../lib/static.js'
+import { COMPRESS_SETTING_NAMES } from '../../lib/compress.js'
+import { COOKIE_SETTING_NAMES } from '../../lib/cookie.js'
+import { XSRF_SETTING_NAMES } from '../../lib/xsrf.js'
+import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
+import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
+import { flagRows, type Flags } from '../../lib/cli/flags.js'
+import { NGINX_FLAGS } from '../../lib/cli/nginx.js'
+import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
+import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
+import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
+
+const SETTINGS_HEADER = '| setting | default | Tornado | meaning |\n|---|---|---|---|\n'
+
+function page (name: string): string {
+  return readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8')
+}
+
+function table (declarations: Readonly<Record<string, SettingDeclaration>>, prefix = ''): string {
+  return SETTINGS_HEADER + settingRows(declarations, prefix).join('\n') + '\n'
+}
+
+/** Passes when docs/`name` holds `block` as it is; otherwise prints the block to paste. */
+function holds (t: Test, name: string, block: string): void {
+  const found = page(name).includes(block)
+  if (!found) t.comment(`docs/${name} should hold, exactly:\n\n${block}`)
+  t.ok(found, `docs/${name} holds the block rendered from the declaration`)
+}
+
+const PLUGINS: Array<{ topic: string, page: string, declarations: Readonly<Record<string, SettingDeclaration>>, names: readonly string[] }> = [
+  { topic: 'static files', page: 'static.md', declarations: STATIC_SETTINGS, names: STATIC_SETTING_NAMES },
+  { topic: 'compression', page: 'compress.md', declarations: COMPRESS_SETTINGS, names: COMPRESS_SETTING_NAMES },
+  { topic: 'signed cookies', page: 'cookie.md', declarations: COOKIE_SETTINGS, names: COOKIE_SETTING_NAMES },
+  { topic: 'XSRF', page: 'xsrf.md', declarations: XSRF_SETTINGS, names: XSRF_SETTING_NAMES },
+  { topic: 'login', page: 'auth.md', declarations: AUTH_SETTINGS, names: AUTH_SETTING_NAMES },
+  { topic: 'proxies', page: 'proxy.md', declarations: PROXY_SETTINGS, names: PROXY_SETTING_NAMES }
+]
+
+for (const plugin of PLUGINS) {
+  t.test(`docs/${plugin.page}'s settings table is rendered from the plugin's declaration, whose names the umbrella accepts`, async (t) => {
+    const rows = plugin.page === 'proxy.md' ? [...settingRows(XHEADERS_OPTIONS, 'xheaders.')] : []
+    holds(t, plugin.page, table(plugin.declarations) + rows.map((row) => row + '\n').join(''))
+    t.same(plugin.names, Object.keys(plugin.declarations))
+    for (const name of plugin.names) t.ok(SETTING_NAMES.includes(name), `the umbrella accepts ${name}`)
+  })
+}
+
+t.test('docs/settings.md lists every setting by topic, from the same declarations', async (t) => {
+  const rows = PLUGINS.map((plugin) => {
+    const names = plugin.names.filter((name) => name !== 'debug').map((name) => `\`${name}\``).join(', ')
+    return `| ${plugin.topic} | ${names} | [${plugin.page}](${plugin.page}) |`
+  })
+  holds(t, 'settings.md', '| general | `debug` | below |\n' + rows.join('\n') + '\n')
+  t.same([...SETTING_NAMES].sort(), [...new Set(['debug', ...PLUGINS.flatMap((plugin) => plugin.names)])].sort(), 'and the umbrella accepts nothing else')
+})
+
+/** Each command's flags and the docs/cli.md table they render. */
+const COMMANDS: Array<{ command: string, flags: Flags }> = [
+  { command: 'nginx', flags: NGINX_FLAGS },
+  { command: 'supervisord', flags: SUPERVISORD_FLAGS },
+  { command: 'systemd', flags: SYSTEMD_FLAGS },
+  { command: 'kubernetes', flags: KUBERNETES_FLAGS }
+]
+
+for (const { command, flags } of COMMANDS) {
+  t.test(`docs/cli.md's table of deploy-kit ${command} is rendered from its flag declarations`, async (t) => {
+    holds(t, 'cli.md', `## \`deploy-kit ${command}\``)
+    const section = page('cli.md').split(`## \`deploy-kit ${command}\``)[1]!.split('\n## ')[0]!
+    const block = '| option | default | meaning |\n|---|---|---|\n' + flagRows(flags).join('\n') + '\n'
+    if (!section.includes(block)) t.comment(`docs/cli.md's deploy-kit ${command} section should hold, exactly:\n\n${block}`)
+    t.ok(section.includes(block), `the deploy-kit ${command} section holds the table rendered from the declaration`)
+  })
+}
+
+t.test('a declaration table must name exactly the interface\'s options (checked by the compiler)', async (t) => {
+  interface Two { a?: string, b?: number }
+  const decl = { tornado: '—', doc: 'x' } as const
+  t.same(settingNames<Two, { a: typeof decl, b: typeof decl }>({ a: decl, b: decl }), ['a', 'b'])
+  // @ts-expect-error b is missing from the table
+  settingNames<Two, { a: typeof decl }>({ a: decl })
+  // @ts-expect-error c is not an option of Two
+  settingNames<Two, { a: typeof decl, b: typeof decl, c: typeof decl }>({ a: decl, b: decl, c: decl })
+})
