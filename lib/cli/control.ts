@@ -6,6 +6,17 @@ import { parseArgs } from 'node:util'
 import type { CliIo } from './io.js'
 import { controlDir, controlRequest, defaultControlPath, listControlSockets } from '../cluster/control.js'
 import type { StatusDocument, WorkerStatus } from '../cluster/watch.js'
+import { parseOptions, usageLines, type Flags } from './flags.js'
+
+/** The flags of `deploy-kit status | reload | stop`, declared once: parseArgs options and --help lines. */
+export const CONTROL_FLAGS = {
+  socket: { type: 'string', value: 'PATH', usage: `the control socket (default: the one under ${controlDir()})` },
+  port: { type: 'string', value: 'P', usage: 'the launch\'s port, to find its default socket' },
+  host: { type: 'string', value: 'H', usage: 'with --port: the launch\'s host, when it was given one' },
+  json: { type: 'boolean', usage: 'status: print JSON' },
+  timeout: { type: 'string', value: 'MS', usage: 'how long to wait for the answer (default: status 5000, others 600000)' },
+  help: { type: 'boolean', short: 'h', usage: 'show this help' }
+} as const satisfies Flags
 
 export const USAGE = `Usage: deploy-kit status|reload|stop [options]
 
@@ -15,13 +26,7 @@ Asks the launcher's primary through its control socket.
   stop     drain and stop everything; waits until the primary is down
 
 Options:
-  --socket PATH   the control socket (default: the one under ${controlDir()})
-  --port P        the launch's port, to find its default socket
-  --host H        with --port: the launch's host, when it was given one
-  --json          status: print JSON
-  --timeout MS    how long to wait for the answer (default: status 5000, others 600000)
-  --help, -h      show this help
-`
+${usageLines(CONTROL_FLAGS, 16)}`
 
 function bytes (value: number | null): string {
   if (value === null) return '-'
@@ -82,14 +87,7 @@ export function resolveSocket (values: { socket?: string, port?: string, host?: 
 function parse (args: string[]): Parsed | 'help' {
   const { values } = parseArgs({
     args,
-    options: {
-      socket: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      json: { type: 'boolean' },
-      timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    }
+    options: parseOptions(CONTROL_FLAGS)
   })
   if (values.help === true) return 'help'
   if (values.timeout !== undefined && !/^\d+$/.test(values.timeout)) throw new Error(`--timeout must be milliseconds, got "${values.timeout}"`)
