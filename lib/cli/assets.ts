@@ -8,9 +8,19 @@ import { resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CliIo } from './io.js'
 import { buildAssetManifest } from '../static/manifest.js'
+import { parseOptions, usageLines, type Flags } from './flags.js'
 
 /** Where the manifest goes unless --manifest says otherwise: a dotfile, so the plugin never serves it. */
 export const DEFAULT_MANIFEST = '.deploy-kit-assets.json'
+
+/** The flags of `deploy-kit assets`, declared once: parseArgs options, --help lines, docs/cli.md rows and defaults. */
+export const ASSETS_FLAGS = {
+  manifest: { type: 'string', value: 'FILE', usage: `where to write it (default DIR/${DEFAULT_MANIFEST})`, shown: `\`DIR/${DEFAULT_MANIFEST}\``, doc: 'where to write the manifest (written through a rename: a starting server never reads half of it)' },
+  'no-compress': { type: 'boolean', usage: 'only hash; leave siblings as they are', doc: 'only hash; siblings are neither written nor checked' },
+  'min-size': { type: 'string', value: 'N', default: '1024', usage: 'compress files of at least N bytes', doc: 'compress files of at least N bytes (smaller ones are still listed)' },
+  quiet: { type: 'boolean', short: 'q', usage: 'no summary line', doc: 'no summary line' },
+  help: { type: 'boolean', short: 'h', usage: 'show this help' }
+} as const satisfies Flags
 
 export const USAGE = `Usage: deploy-kit assets DIR [options]
 
@@ -19,12 +29,7 @@ symlinks out of DIR), writes .br and .gz siblings for compressible files
 where they save at least 5%, and writes the manifest for staticManifest.
 
 Options:
-  --manifest FILE   where to write it (default DIR/${DEFAULT_MANIFEST})
-  --no-compress     only hash; leave siblings as they are
-  --min-size N      compress files of at least N bytes (default 1024)
-  --quiet, -q       no summary line
-  --help, -h        show this help
-`
+${usageLines(ASSETS_FLAGS, 18)}`
 
 export async function run (args: string[], io: CliIo): Promise<number> {
   let values, positionals
@@ -32,13 +37,7 @@ export async function run (args: string[], io: CliIo): Promise<number> {
     ({ values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        manifest: { type: 'string' },
-        'no-compress': { type: 'boolean' },
-        'min-size': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' }
-      }
+      options: parseOptions(ASSETS_FLAGS)
     }))
     if (values.help !== true && positionals.length !== 1) throw new Error('one directory expected')
     if (values['min-size'] !== undefined && !/^\d+$/.test(values['min-size'])) throw new Error(`--min-size must be a non-negative integer, got "${values['min-size']}"`)
@@ -63,7 +62,7 @@ export async function run (args: string[], io: CliIo): Promise<number> {
   let compressed = 0
   const manifest = await buildAssetManifest(root, {
     compress: values['no-compress'] !== true,
-    minSize: Number(values['min-size'] ?? 1024),
+    minSize: Number(values['min-size'] ?? ASSETS_FLAGS['min-size'].default),
     manifestPath,
     onFile: (_path, entry) => { compressed += Object.keys(entry.representations).length }
   })

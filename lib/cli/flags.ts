@@ -30,10 +30,15 @@ export interface FlagDeclaration {
 
 export type Flags = Readonly<Record<string, FlagDeclaration>>
 
+/** parseArgs's option of each flag, typed so parseArgs types the values it returns. */
+export type ParseOptions<F extends Flags> = {
+  -readonly [K in keyof F]: F[K] extends { short: infer S extends string } ? { type: F[K]['type'], short: S } : { type: F[K]['type'] }
+}
+
 /** node:util parseArgs's `options` for these flags. */
-export function parseOptions (flags: Flags): NonNullable<ParseArgsConfig['options']> {
+export function parseOptions<F extends Flags> (flags: F): ParseOptions<F> & NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries(Object.entries(flags).map(([name, flag]) =>
-    [name, flag.short === undefined ? { type: flag.type } : { type: flag.type, short: flag.short }]))
+    [name, flag.short === undefined ? { type: flag.type } : { type: flag.type, short: flag.short }])) as ParseOptions<F> & NonNullable<ParseArgsConfig['options']>
 }
 
 /** The flag as the usage and the docs write it: `--output, -o FILE`. */

@@ -9,8 +9,27 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { CliIo } from './io.js'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../cluster.js'
-import type { BuildApp } from '../cluster/server.js'
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp } from '../cluster/server.js'
+import { parseOptions, usageLines, type Flags } from './flags.js'
 import { size, sizeBytes } from './validate.js'
+
+/**
+ * The flags of `deploy-kit start`, declared once: parseArgs options and
+ * --help lines. The defaults are launch()'s (normalizeClusterOptions), so
+ * the usage only names them.
+ */
+export const START_FLAGS = {
+  processes: { type: 'string', value: 'N', usage: 'worker processes, 0 to 1024; 0 = one per CPU,\n1 = in-process (default 1)' },
+  port: { type: 'string', value: 'P', usage: 'port, or the first port in ports mode; 0 to 65535\n(default $PORT, else 8888)' },
+  host: { type: 'string', value: 'H', usage: 'address to listen on (default $HOST, else localhost)' },
+  mode: { type: 'string', value: 'M', usage: 'shared (all workers on one port) or ports (worker i on P + i)' },
+  'shutdown-timeout': { type: 'string', value: 'S', usage: `seconds a stopping worker may drain, 0 to 86400 (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000})` },
+  'max-restarts': { type: 'string', value: 'N', usage: 'crash restarts within 15 minutes before giving up (default 100)' },
+  'max-body': { type: 'string', value: 'SIZE', usage: 'maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);\ngive deploy-kit nginx the same --max-body' },
+  'health-path': { type: 'string', value: 'PATH', usage: 'healthPath: every worker answers GET PATH with 200,\n503 once draining; a new worker is ready (and a reload\ngoes on) only once it answers 200; give deploy-kit\nnginx / haproxy the same --health' },
+  'readiness-timeout': { type: 'string', value: 'S', usage: 'seconds a new worker may take to become ready (default 30)' },
+  help: { type: 'boolean', short: 'h', usage: 'show this help' }
+} as const satisfies Flags
 
 export const USAGE = `Usage: deploy-kit start <app module> [options]
 
@@ -19,23 +38,7 @@ a Fastify instance, or a fastify-cli style plugin async (fastify, opts) => {}
 (Fastify's server options may come from an \`options\` export).
 
 Options:
-  --processes N           worker processes, 0 to 1024; 0 = one per CPU,
-                          1 = in-process (default 1)
-  --port P                port, or the first port in ports mode; 0 to 65535
-                          (default $PORT, else 8888)
-  --host H                address to listen on (default $HOST, else localhost)
-  --mode M                shared (all workers on one port) or ports (worker i on P + i)
-  --shutdown-timeout S    seconds a stopping worker may drain, 0 to 86400 (default 10)
-  --max-restarts N        crash restarts within 15 minutes before giving up (default 100)
-  --max-body SIZE         maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);
-                          give deploy-kit nginx the same --max-body
-  --health-path PATH      healthPath: every worker answers GET PATH with 200,
-                          503 once draining; a new worker is ready (and a reload
-                          goes on) only once it answers 200; give deploy-kit
-                          nginx / haproxy the same --health
-  --readiness-timeout S   seconds a new worker may take to become ready (default 30)
-  --help, -h              show this help
-
+${usageLines(START_FLAGS, 24)}
 Flags win over the PORT and HOST environment variables (which supervisord,
 systemd and most platforms set).
 `
@@ -61,18 +64,7 @@ export function parseStartArgs (args: string[], env: NodeJS.ProcessEnv = process
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      processes: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      mode: { type: 'string' },
-      'shutdown-timeout': { type: 'string' },
-      'max-restarts': { type: 'string' },
-      'max-body': { type: 'string' },
-      'health-path': { type: 'string' },
-      'readiness-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    }
+    options: parseOptions(START_FLAGS)
   })
   if (values.help === true) return 'help'
   if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'missing the app module' : `one app module expected, got ${positionals.length}`)

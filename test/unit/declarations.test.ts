@@ -23,6 +23,7 @@ import { NGINX_FLAGS } from '../../lib/cli/nginx.js'
 import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
 import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
 import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
+import { ASSETS_FLAGS } from '../../lib/cli/assets.js'
 
 const SETTINGS_HEADER = '| setting | default | Tornado | meaning |\n|---|---|---|---|\n'
 
@@ -73,7 +74,8 @@ const COMMANDS: Array<{ command: string, flags: Flags }> = [
   { command: 'nginx', flags: NGINX_FLAGS },
   { command: 'supervisord', flags: SUPERVISORD_FLAGS },
   { command: 'systemd', flags: SYSTEMD_FLAGS },
-  { command: 'kubernetes', flags: KUBERNETES_FLAGS }
+  { command: 'kubernetes', flags: KUBERNETES_FLAGS },
+  { command: 'assets', flags: ASSETS_FLAGS }
 ]
 
 for (const { command, flags } of COMMANDS) {
