@@ -10,13 +10,14 @@ import { availableParallelism } from 'node:os'
 import { FDK_CLUSTER_BUILD_APP_INVALID, FDK_CLUSTER_OPTION_INVALID } from './shared/errors.js'
 import { describeValue, invalidOption } from './shared/invalid-option.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp, type LaunchableApp } from './cluster/server.js'
+import type { BuildApp, LaunchableApp } from './cluster/server.js'
 import { currentTaskId } from './cluster/task-id.js'
 import { runWorker } from './cluster/worker.js'
 import { runSingle } from './cluster/single.js'
 import { runPrimary } from './cluster/primary.js'
-import { CLIENT_LIMIT_DEFAULTS } from './cluster/client-limits.js'
 import { WATCH_KEYS, normalizeWatchOptions, type WatchOptions } from './cluster/watch-options.js'
+import { LAUNCH_OPTIONS } from './cluster/options.js'
+import { settingNames } from './shared/declarations.js'
 import type { LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo } from './cluster/types.js'
 
 export type { BuildApp, LaunchableApp, LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo }
@@ -48,8 +49,7 @@ export interface ClusterOptions extends WatchOptions {
   maxBodySize?: number
 }
 
-const KNOWN = ['port', 'host', 'processes', 'mode', 'maxRestarts', 'shutdownTimeoutMs', 'minOpenFiles', 'logger',
-  'clientHeaderTimeoutMs', 'clientBodyTimeoutMs', 'idleConnectionTimeoutMs', 'maxBodySize', ...WATCH_KEYS]
+const KNOWN: readonly string[] = [...settingNames<Omit<ClusterOptions, keyof WatchOptions>, typeof LAUNCH_OPTIONS>(LAUNCH_OPTIONS), ...WATCH_KEYS]
 
 function bad (name: string, value: unknown, expected: string): Error {
   return invalidOption(FDK_CLUSTER_OPTION_INVALID, 'launch option', name, value, expected)
@@ -69,10 +69,10 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
   for (const key of Object.keys(options)) {
     if (!KNOWN.includes(key)) throw bad(key, (options as Record<string, unknown>)[key], `no such option (known: ${KNOWN.join(', ')})`)
   }
-  const port = integer('port', options.port, 8888, 0, 65535)
-  const requested = integer('processes', options.processes, 1, 0, 1024)
+  const port = integer('port', options.port, LAUNCH_OPTIONS.port.default, 0, 65535)
+  const requested = integer('processes', options.processes, LAUNCH_OPTIONS.processes.default, 0, 1024)
   const processes = requested === 0 ? availableParallelism() : requested
-  const mode = options.mode ?? 'shared'
+  const mode = options.mode ?? LAUNCH_OPTIONS.mode.default
   if (mode !== 'shared' && mode !== 'ports') throw bad('mode', mode, '"shared" or "ports"')
   if (mode === 'ports' && (port === 0 || port + processes - 1 > 65535)) {
     throw bad('port', port, `a port from 1 to ${65536 - processes} so that ${processes} consecutive ports fit ('ports' mode)`)
@@ -88,16 +88,16 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
     host,
     processes,
     mode,
-    maxRestarts: integer('maxRestarts', options.maxRestarts, 100, 0),
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0),
-    minOpenFiles: integer('minOpenFiles', options.minOpenFiles, 1024, 0),
+    maxRestarts: integer('maxRestarts', options.maxRestarts, LAUNCH_OPTIONS.maxRestarts.default, 0),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs, LAUNCH_OPTIONS.shutdownTimeoutMs.default, 0),
+    minOpenFiles: integer('minOpenFiles', options.minOpenFiles, LAUNCH_OPTIONS.minOpenFiles.default, 0),
     logger,
     clientLimits: {
-      clientHeaderTimeoutMs: integer('clientHeaderTimeoutMs', options.clientHeaderTimeoutMs, CLIENT_LIMIT_DEFAULTS.clientHeaderTimeoutMs, 0),
-      clientBodyTimeoutMs: integer('clientBodyTimeoutMs', options.clientBodyTimeoutMs, CLIENT_LIMIT_DEFAULTS.clientBodyTimeoutMs, 0),
+      clientHeaderTimeoutMs: integer('clientHeaderTimeoutMs', options.clientHeaderTimeoutMs, LAUNCH_OPTIONS.clientHeaderTimeoutMs.default, 0),
+      clientBodyTimeoutMs: integer('clientBodyTimeoutMs', options.clientBodyTimeoutMs, LAUNCH_OPTIONS.clientBodyTimeoutMs.default, 0),
       // Node's keep-alive timer is a 32-bit setTimeout.
-      idleConnectionTimeoutMs: integer('idleConnectionTimeoutMs', options.idleConnectionTimeoutMs, CLIENT_LIMIT_DEFAULTS.idleConnectionTimeoutMs, 1, 2 ** 31 - 2000),
-      maxBodySize: integer('maxBodySize', options.maxBodySize, CLIENT_LIMIT_DEFAULTS.maxBodySize, 1)
+      idleConnectionTimeoutMs: integer('idleConnectionTimeoutMs', options.idleConnectionTimeoutMs, LAUNCH_OPTIONS.idleConnectionTimeoutMs.default, 1, 2 ** 31 - 2000),
+      maxBodySize: integer('maxBodySize', options.maxBodySize, LAUNCH_OPTIONS.maxBodySize.default, 1)
     },
     ...normalizeWatchOptions(options, port, host, mode === 'ports' ? processes : 1, bad)
   }

@@ -9,9 +9,11 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { CliIo } from './io.js'
 import { launch, normalizeClusterOptions, type ClusterOptions } from '../cluster.js'
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type BuildApp } from '../cluster/server.js'
+import type { BuildApp } from '../cluster/server.js'
+import { LAUNCH_OPTIONS } from '../cluster/options.js'
+import { WATCH_OPTIONS } from '../cluster/watch-options.js'
 import { parseOptions, usageLines, type Flags } from './flags.js'
-import { size, sizeBytes } from './validate.js'
+import { nginxSize, size, sizeBytes } from './validate.js'
 
 /**
  * The flags of `deploy-kit start`, declared once: parseArgs options and
@@ -19,15 +21,15 @@ import { size, sizeBytes } from './validate.js'
  * the usage only names them.
  */
 export const START_FLAGS = {
-  processes: { type: 'string', value: 'N', usage: 'worker processes, 0 to 1024; 0 = one per CPU,\n1 = in-process (default 1)' },
-  port: { type: 'string', value: 'P', usage: 'port, or the first port in ports mode; 0 to 65535\n(default $PORT, else 8888)' },
+  processes: { type: 'string', value: 'N', usage: `worker processes, 0 to 1024; 0 = one per CPU,\n1 = in-process (default ${LAUNCH_OPTIONS.processes.default})` },
+  port: { type: 'string', value: 'P', usage: `port, or the first port in ports mode; 0 to 65535\n(default $PORT, else ${LAUNCH_OPTIONS.port.default})` },
   host: { type: 'string', value: 'H', usage: 'address to listen on (default $HOST, else localhost)' },
   mode: { type: 'string', value: 'M', usage: 'shared (all workers on one port) or ports (worker i on P + i)' },
-  'shutdown-timeout': { type: 'string', value: 'S', usage: `seconds a stopping worker may drain, 0 to 86400 (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000})` },
-  'max-restarts': { type: 'string', value: 'N', usage: 'crash restarts within 15 minutes before giving up (default 100)' },
-  'max-body': { type: 'string', value: 'SIZE', usage: 'maxBodySize, e.g. 50m: bigger bodies get 413 (default 1m);\ngive deploy-kit nginx the same --max-body' },
+  'shutdown-timeout': { type: 'string', value: 'S', usage: `seconds a stopping worker may drain, 0 to 86400 (default ${LAUNCH_OPTIONS.shutdownTimeoutMs.default / 1000})` },
+  'max-restarts': { type: 'string', value: 'N', usage: `crash restarts within 15 minutes before giving up (default ${LAUNCH_OPTIONS.maxRestarts.default})` },
+  'max-body': { type: 'string', value: 'SIZE', usage: `maxBodySize, e.g. 50m: bigger bodies get 413 (default ${nginxSize(LAUNCH_OPTIONS.maxBodySize.default)});\ngive deploy-kit nginx the same --max-body` },
   'health-path': { type: 'string', value: 'PATH', usage: 'healthPath: every worker answers GET PATH with 200,\n503 once draining; a new worker is ready (and a reload\ngoes on) only once it answers 200; give deploy-kit\nnginx / haproxy the same --health' },
-  'readiness-timeout': { type: 'string', value: 'S', usage: 'seconds a new worker may take to become ready (default 30)' },
+  'readiness-timeout': { type: 'string', value: 'S', usage: `seconds a new worker may take to become ready (default ${WATCH_OPTIONS.readinessTimeoutMs.default / 1000})` },
   help: { type: 'boolean', short: 'h', usage: 'show this help' }
 } as const satisfies Flags
 

@@ -24,6 +24,9 @@ import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
 import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
 import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
 import { ASSETS_FLAGS } from '../../lib/cli/assets.js'
+import { LAUNCH_OPTIONS } from '../../lib/cluster/options.js'
+import { WATCH_OPTIONS } from '../../lib/cluster/watch-options.js'
+import { normalizeClusterOptions } from '../../lib/cluster.js'
 
 const SETTINGS_HEADER = '| setting | default | Tornado | meaning |\n|---|---|---|---|\n'
 
@@ -67,6 +70,17 @@ t.test('docs/settings.md lists every setting by topic, from the same declaration
   })
   holds(t, 'settings.md', '| general | `debug` | below |\n' + rows.join('\n') + '\n')
   t.same([...SETTING_NAMES].sort(), [...new Set(['debug', ...PLUGINS.flatMap((plugin) => plugin.names)])].sort(), 'and the umbrella accepts nothing else')
+})
+
+t.test('docs/cluster.md\'s two launch() option tables are rendered from the declarations, and launch() accepts exactly those names', async (t) => {
+  holds(t, 'cluster.md', '| option | default | Tornado | meaning |\n|---|---|---|---|\n' + settingRows(LAUNCH_OPTIONS).join('\n') + '\n')
+  holds(t, 'cluster.md', '| option | default | like | meaning |\n|---|---|---|---|\n' + settingRows(WATCH_OPTIONS).join('\n') + '\n')
+  const names = [...Object.keys(LAUNCH_OPTIONS), ...Object.keys(WATCH_OPTIONS)]
+  t.throws(() => normalizeClusterOptions({ prot: 1 } as never), { message: new RegExp(`known: ${names.join(', ')}\\)`) }, 'the unknown-option error lists exactly the declared names')
+  const defaults = normalizeClusterOptions({ controlSocket: false })
+  t.same([defaults.port, defaults.mode, defaults.maxRestarts, defaults.shutdownTimeoutMs, defaults.minOpenFiles, defaults.clientLimits.maxBodySize, defaults.workerTimeoutMs, defaults.metricsHost, defaults.readinessTimeoutMs, defaults.maxMemoryBytes],
+    [LAUNCH_OPTIONS.port.default, LAUNCH_OPTIONS.mode.default, LAUNCH_OPTIONS.maxRestarts.default, LAUNCH_OPTIONS.shutdownTimeoutMs.default, LAUNCH_OPTIONS.minOpenFiles.default, LAUNCH_OPTIONS.maxBodySize.default,
+      WATCH_OPTIONS.workerTimeoutMs.default, WATCH_OPTIONS.metricsHost.default, WATCH_OPTIONS.readinessTimeoutMs.default, WATCH_OPTIONS.maxMemoryBytes.default], 'the defaults launch() applies are the declared ones')
 })
 
 /** Each command's flags and the docs/cli.md table they render. */
