@@ -13,7 +13,11 @@ import fastifyDeployProxy, { PROXY_SETTING_NAMES, type ProxyOptions, type Xheade
 import { invalid, optionalBoolean, rejectUnknownSettings, requirePlainObject } from './shared/settings.js'
 import { missingRequirement } from './shared/declarations.js'
 import { STATIC_SETTINGS } from './static/options.js'
+import { COMPRESS_SETTINGS } from './compress/settings.js'
+import { COOKIE_SETTINGS } from './cookie/settings.js'
 import { XSRF_SETTINGS } from './xsrf/settings.js'
+import { AUTH_SETTINGS } from './auth/settings.js'
+import { PROXY_SETTINGS } from './proxy/settings.js'
 
 export * from './shared/errors.js'
 export { addTemplateLocal } from './shared/locals.js'
@@ -99,6 +103,10 @@ const PARTS: Part[] = [
   }
 ]
 
+// Every part's declaration table: a `requires` written in any of them is
+// enforced, not only in the tables that have one today.
+const DECLARATIONS = [PROXY_SETTINGS, COMPRESS_SETTINGS, STATIC_SETTINGS, COOKIE_SETTINGS, XSRF_SETTINGS, AUTH_SETTINGS]
+
 export const SETTING_NAMES: readonly string[] = [...new Set(['debug', ...PARTS.flatMap((part) => part.names)])]
 
 function pick<T extends object> (settings: T, names: readonly string[]): T {
@@ -114,7 +122,7 @@ const deployKit: FastifyPluginAsync<DeployKitSettings> = async (fastify, options
   const settings = { ...requirePlainObject('settings', options) } as DeployKitSettings & Record<string, unknown>
   rejectUnknownSettings(settings, SETTING_NAMES)
   // A setting whose part is not registered would be ignored: refuse it instead.
-  const orphan = missingRequirement(settings, [STATIC_SETTINGS, XSRF_SETTINGS])
+  const orphan = missingRequirement(settings, DECLARATIONS)
   if (orphan !== undefined) throw invalid(orphan.name, settings[orphan.name], `to be used together with ${orphan.requires}`)
   settings.debug = optionalBoolean('debug', settings.debug, false)
   for (const part of PARTS) {
