@@ -18,6 +18,7 @@ import { runPrimary } from './cluster/primary.js'
 import { WATCH_KEYS, normalizeWatchOptions, type WatchOptions } from './cluster/watch-options.js'
 import { LAUNCH_OPTIONS } from './cluster/options.js'
 import { settingNames } from './shared/declarations.js'
+import { suggestSetting } from './shared/settings.js'
 import type { LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo } from './cluster/types.js'
 
 export type { BuildApp, LaunchableApp, LaunchHandle, Logger, NormalizedClusterOptions, WorkerInfo }
@@ -67,7 +68,9 @@ function integer (name: string, value: unknown, fallback: number, min: number, m
 export function normalizeClusterOptions (options: ClusterOptions = {}): NormalizedClusterOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw bad('options', options, 'an object')
   for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw bad(key, (options as Record<string, unknown>)[key], `no such option (known: ${KNOWN.join(', ')})`)
+    if (KNOWN.includes(key)) continue
+    const suggestion = suggestSetting(key, KNOWN)
+    throw bad(key, (options as Record<string, unknown>)[key], `no such option (known: ${KNOWN.join(', ')})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`)
   }
   const port = integer('port', options.port, LAUNCH_OPTIONS.port.default, 0, 65535)
   const requested = integer('processes', options.processes, LAUNCH_OPTIONS.processes.default, 0, 1024)

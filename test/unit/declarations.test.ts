@@ -77,6 +77,8 @@ t.test('docs/cluster.md\'s two launch() option tables are rendered from the decl
   holds(t, 'cluster.md', '| option | default | like | meaning |\n|---|---|---|---|\n' + settingRows(WATCH_OPTIONS).join('\n') + '\n')
   const names = [...Object.keys(LAUNCH_OPTIONS), ...Object.keys(WATCH_OPTIONS)]
   t.throws(() => normalizeClusterOptions({ prot: 1 } as never), { message: new RegExp(`known: ${names.join(', ')}\\)`) }, 'the unknown-option error lists exactly the declared names')
+  t.throws(() => normalizeClusterOptions({ prot: 1 } as never), { message: /; did you mean "port"\?$/ }, 'and suggests the nearest one, as the settings do')
+  t.throws(() => normalizeClusterOptions({ zzzzzzzz: 1 } as never), { message: /known: [^;]*\)$/ }, 'or none when nothing is near')
   const defaults = normalizeClusterOptions({ controlSocket: false })
   t.same([defaults.port, defaults.mode, defaults.maxRestarts, defaults.shutdownTimeoutMs, defaults.minOpenFiles, defaults.clientLimits.maxBodySize, defaults.workerTimeoutMs, defaults.metricsHost, defaults.readinessTimeoutMs, defaults.maxMemoryBytes],
     [LAUNCH_OPTIONS.port.default, LAUNCH_OPTIONS.mode.default, LAUNCH_OPTIONS.maxRestarts.default, LAUNCH_OPTIONS.shutdownTimeoutMs.default, LAUNCH_OPTIONS.minOpenFiles.default, LAUNCH_OPTIONS.maxBodySize.default,
