@@ -7,7 +7,7 @@
 // every further request with `Connection: close`, end sockets only once they
 // have been idle a while, and call app.close() when none are left.
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer, type Socket } from 'node:net'
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net'
 import { FDK_CLUSTER_BUILD_APP_INVALID } from '../shared/errors.js'
 import { RateLimitedWarning, countOpenFiles, readOpenFileLimit } from './limits.js'
 import { applyClientLimits, CLIENT_LIMIT_DEFAULTS, type ClientLimits } from './client-limits.js'
@@ -114,13 +114,39 @@ export class AppServer {
 
   /** Listens and returns the port actually bound (useful with port 0). */
   async listen (port: number, host: string | undefined): Promise<number> {
-    await this.app.listen(host === undefined ? { port } : { port, host })
+    return this.listenWith(host === undefined ? { port } : { port, host })
+  }
+
+  /**
+   * Listens on the very socket `previous` listens on; `previous` stops
+   * accepting. The port is never closed: closing it would refuse connections
+   * for an instant and reset those already waiting in its accept queue, which
+   * nginx counts as a failure of that upstream (max_fails) — two processes
+   * reloading at once were then both marked down. Node 20 has no
+   * SO_REUSEPORT to bind the port twice; `server.listen({ handle })` is
+   * Node's documented way to listen on a bound socket.
+   */
+  async takeOver (previous: AppServer, host: string | undefined): Promise<number> {
+    // net.Server keeps its socket in _handle, the member listen({ handle }) documents.
+    const listener = previous.app.server as unknown as { _handle: unknown }
+    const options = host === undefined ? { port: 0 } : { port: 0, host }
+    // Not enumerable: Fastify copies the listen options to its extra
+    // 'localhost' servers (::1), which bind sockets of their own.
+    Object.defineProperty(options, 'handle', { value: listener._handle })
+    const port = await this.listenWith(options)
+    // The socket is this server's now: previous's close() must not close it.
+    listener._handle = null
+    previous.stopAccepting()
+    return port
+  }
+
+  private async listenWith (options: { port: number, host?: string }): Promise<number> {
+    await this.app.listen(options)
     /* c8 ignore next 2 -- the null cases are systems without /proc */
     this.fdLimit = readOpenFileLimit()?.soft ?? null
     this.fdBaseline = (countOpenFiles() ?? 0) - this.sockets.size
-    const address = this.app.server.address()
-    /* c8 ignore next -- a TCP listen always has an AddressInfo */
-    return typeof address === 'object' && address !== null ? address.port : port
+    // A TCP listener's address() is always an AddressInfo (a string only for pipes).
+    return (this.app.server.address() as AddressInfo).port
   }
 
   /** Stops accepting connections without touching the open ones. */

@@ -42,13 +42,12 @@ export async function runSingle (buildApp: BuildApp, settings: NormalizedCluster
         log.error({ err: error }, `reload failed: the new app ${why}; the old one keeps serving`)
         return
       }
-      // No SO_REUSEPORT in Node 20: the port is free for the instant between these two calls.
+      // The new app takes over the listening socket: the port never closes.
       const old = current
-      old.stopAccepting()
       try {
-        await next.listen(port, settings.host)
-      } catch (error) /* c8 ignore start -- only when another process grabs the port in that instant */ {
-        log.error({ err: error, port }, 'reload failed: the port was taken while switching; exiting so the process manager restarts us')
+        await next.takeOver(old, settings.host)
+      } catch (error) /* c8 ignore start -- listen() on a socket already listening fails only if the kernel refuses it; Node then closes the socket */ {
+        log.error({ err: error, port }, 'reload failed: the listening socket could not be handed to the new app; exiting so the process manager restarts us')
         process.exit(1)
       } /* c8 ignore stop */
       const oldHealth = currentHealth

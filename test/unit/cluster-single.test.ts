@@ -141,3 +141,48 @@ t.test('listen without a host uses Fastify\'s default address', async (t) => {
   t.teardown(() => server.drain(0))
   t.ok(port > 0)
 })
+
+// Connects `count` sockets from a thread of its own and sends a request on
+// each; signals once every connection is established (waiting in the
+// server's accept queue while this thread is blocked), then reports the answers.
+const QUEUED_CLIENTS = `
+const net = require('node:net')
+const { workerData, parentPort } = require('node:worker_threads')
+const { port, count, flag } = workerData
+const answers = []
+let connected = 0
+for (let i = 0; i < count; i++) {
+  const socket = net.connect(port, '127.0.0.1', () => {
+    socket.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')
+    if (++connected === count) { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0) }
+  })
+  let text = ''
+  socket.on('data', (chunk) => { text += chunk })
+  socket.on('error', (error) => { text = error.code })
+  socket.on('close', () => { answers.push(text.split('\\r\\n')[0] || text); if (answers.length === count) parentPort.postMessage(answers) })
+}
+`
+
+t.test('takeOver() hands the listening socket to the new app: connections waiting in its accept queue are answered, none refused or reset', async (t) => {
+  const { Worker } = await import('node:worker_threads')
+  const first = await AppServer.build(slowApp)
+  const port = await first.listen(0, '127.0.0.1')
+  const second = await AppServer.build(slowApp)
+  t.teardown(() => second.drain(0))
+  const flag = new Int32Array(new SharedArrayBuffer(4))
+  const count = 8
+  const clients = new Worker(QUEUED_CLIENTS, { eval: true, workerData: { port, count, flag } })
+  t.teardown(() => clients.terminate())
+  const answers = once(clients, 'message')
+  // This thread does not run its event loop until every client is connected:
+  // all eight wait, unaccepted, in the kernel's queue of the listening socket.
+  t.equal(Atomics.wait(flag, 0, 0, WAIT_MS), 'ok', `the clients connected within ${WAIT_MS} ms`)
+  const switched = second.takeOver(first, '127.0.0.1')
+  t.equal(await switched, port, 'the new app listens on the same port')
+  t.equal(first.app.server.listening, false, 'the old app no longer listens')
+  const drained = first.drain(5_000)
+  const [lines] = await within('the queued clients\' answers', answers) as [string[]]
+  t.same(lines, Array(count).fill('HTTP/1.1 200 OK'), 'every queued connection is answered')
+  t.equal(await drained, true)
+  t.equal((await request(port, '/')).status, 200, 'the port stays open after the old app closed')
+})
