@@ -54,7 +54,6 @@ export async function runGenerator (generator: Generator, args: string[], io: Cl
     text = generator.build(values, ['deploy-kit', generator.command, ...shown].map(quote).join(' '))
   } catch (error) {
     // build() only throws coded option errors; anything else is a bug to surface.
-    /* c8 ignore next */
     if ((error as { code?: string }).code !== 'FDK_CLI_INVALID_OPTION') throw error
     io.stderr(`deploy-kit ${generator.command}: ${(error as Error).message}\n`)
     return 2

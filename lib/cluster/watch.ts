@@ -52,7 +52,7 @@ export interface PrimaryFacts {
 
 export type WorkerState = 'starting' | 'ready' | 'draining'
 
-/* c8 ignore next -- `node -e` has no script path; a launched app always has one */
+// `node -e` has no script path; a launched app always has one.
 const scriptPath = (): string => process.argv[1] ?? 'app'
 
 export class Watcher {

@@ -10,15 +10,14 @@ import { escapeHtml } from './python.js'
 export interface CodedHttpError {
   code: string
   message: string
-  statusCode?: number
+  statusCode: number
 }
 
 // JSON first: no Accept header or `*/*` answers like Fastify's default handler.
 const negotiator = new Negotiator({ supportedValues: ['application/json', 'text/html'] })
 
 export function sendErrorResponse (request: FastifyRequest, reply: FastifyReply, error: CodedHttpError): FastifyReply {
-  /* c8 ignore next -- every coded error used here carries its status */
-  const statusCode = error.statusCode ?? 500
+  const statusCode = error.statusCode
   const reason = STATUS_CODES[statusCode]
   request.log.info({ route: request.routeOptions.url, method: request.method, code: error.code, statusCode }, error.message)
   reply.code(statusCode)

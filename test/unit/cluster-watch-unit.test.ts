@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { normalizeClusterOptions } from '../../lib/cluster.js'
 import { controlDir, controlRequest, defaultControlPath, describeConnectError, listControlSockets, listenControl, runtimeDir } from '../../lib/cluster/control.js'
@@ -241,6 +241,13 @@ t.test('watcher: who is silent, who is too big, restarts in the window, the stat
   const fresh = new Watcher(1, 60_000)
   t.match(fresh.status([{ record: fresh.started(0, 5, 8000, 0), state: 'starting' }], facts, 0).workers[0], { lastExit: null, pm2_env: { exit_code: null } })
   t.equal(watcher.status([{ record: a, state: 'ready' }, { record: c, state: 'ready' }], facts, 71_000).workers[0]!.pid, 100, 'same slot: the older first')
+  t.match(watcher.status([{ record: a, state: 'ready' }], facts, 0).workers[0], { name: basename(process.argv[1]!).replace(/\.ts$/, '') }, 'named after the running script by default')
+  const script = process.argv.splice(1, 1) // as under `node -e`
+  try {
+    t.match(watcher.status([{ record: a, state: 'ready' }], facts, 0).workers[0], { name: 'app', pm2_env: { pm_exec_path: 'app' } }, 'a primary without a script path is named app')
+  } finally {
+    process.argv.splice(1, 0, ...script)
+  }
 })
 
 t.test('the log line of a stuck worker says which, how long, and what it was doing', async (t) => {
