@@ -21,7 +21,7 @@ import {
 } from './xsrf/token.js'
 import { readCookie } from './shared/python.js'
 import { settingNames } from './shared/declarations.js'
-import { XSRF_SETTINGS } from './xsrf/settings.js'
+import { XSRF_COOKIE_OPTIONS, XSRF_SETTINGS } from './xsrf/settings.js'
 // request.currentUser, an optional dependency: the auth plugin decorates it
 // (registered before or after this one); without it the property is absent
 // and every request counts as anonymous. Optional, so no fastify-plugin
@@ -76,7 +76,7 @@ const DAY_MS = 86_400_000
 /** Tornado gives a logged-in user's `_xsrf` cookie 30 days unless told otherwise. */
 const LOGGED_IN_EXPIRES_DAYS = 30
 const SAME_SITE = ['lax', 'strict', 'none', false] as const
-const COOKIE_OPTION_NAMES = ['domain', 'path', 'sameSite', 'secure', 'httpOnly', 'maxAge', 'expiresDays']
+const COOKIE_OPTION_NAMES: readonly string[] = settingNames<XsrfCookieOptions, typeof XSRF_COOKIE_OPTIONS>(XSRF_COOKIE_OPTIONS)
 
 /** The `_xsrf` cookie's attributes; `secure: 'auto'` is settled per request. */
 export type XsrfCookieAttributes = Omit<SetCookie, 'name' | 'value' | 'secure'> & { secure: boolean | 'auto' }
@@ -95,7 +95,7 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
   for (const key of Object.keys(given)) {
     if (!COOKIE_OPTION_NAMES.includes(key)) throw invalid(`xsrfCookieOptions.${key}`, given[key], `one of ${COOKIE_OPTION_NAMES.join(', ')}`)
   }
-  if (!(SAME_SITE as readonly unknown[]).includes(given.sameSite ?? 'lax')) {
+  if (!(SAME_SITE as readonly unknown[]).includes(given.sameSite ?? XSRF_COOKIE_OPTIONS.sameSite.default)) {
     throw invalid('xsrfCookieOptions.sameSite', given.sameSite, '"lax", "strict", "none" or false')
   }
   if (given.secure !== undefined && given.secure !== 'auto' && typeof given.secure !== 'boolean') {
@@ -110,10 +110,10 @@ export function normalizeXsrfOptions (options: XsrfOptions): NormalizedXsrfOptio
     throw invalid('xsrfCookieOptions.expiresDays', expiresDays, 'a positive number of days')
   }
   const cookie: XsrfCookieAttributes = {
-    path: optionalString('xsrfCookieOptions.path', given.path) ?? '/',
-    sameSite: (given.sameSite ?? 'lax') as XsrfCookieAttributes['sameSite'],
-    secure: (given.secure ?? false) as boolean | 'auto',
-    httpOnly: optionalBoolean('xsrfCookieOptions.httpOnly', given.httpOnly, false)
+    path: optionalString('xsrfCookieOptions.path', given.path) ?? XSRF_COOKIE_OPTIONS.path.default,
+    sameSite: (given.sameSite ?? XSRF_COOKIE_OPTIONS.sameSite.default) as XsrfCookieAttributes['sameSite'],
+    secure: (given.secure ?? XSRF_COOKIE_OPTIONS.secure.default) as boolean | 'auto',
+    httpOnly: optionalBoolean('xsrfCookieOptions.httpOnly', given.httpOnly, XSRF_COOKIE_OPTIONS.httpOnly.default)
   }
   const domain = optionalString('xsrfCookieOptions.domain', given.domain)
   if (domain !== undefined) cookie.domain = domain

@@ -8,14 +8,14 @@ import { settingNames, settingRows, type SettingDeclaration } from '../../lib/sh
 import { STATIC_SETTINGS } from '../../lib/static/options.js'
 import { COMPRESS_SETTINGS } from '../../lib/compress/settings.js'
 import { COOKIE_SETTINGS } from '../../lib/cookie/settings.js'
-import { XSRF_SETTINGS } from '../../lib/xsrf/settings.js'
+import { XSRF_COOKIE_OPTIONS, XSRF_SETTINGS } from '../../lib/xsrf/settings.js'
 import { AUTH_SETTINGS } from '../../lib/auth/settings.js'
 import { PROXY_SETTINGS, XHEADERS_OPTIONS } from '../../lib/proxy/settings.js'
 import { SETTING_NAMES } from '../../lib/index.js'
 import { STATIC_SETTING_NAMES } from '../../lib/static.js'
 import { COMPRESS_SETTING_NAMES } from '../../lib/compress.js'
 import { COOKIE_SETTING_NAMES } from '../../lib/cookie.js'
-import { XSRF_SETTING_NAMES } from '../../lib/xsrf.js'
+import { XSRF_SETTING_NAMES, normalizeXsrfOptions } from '../../lib/xsrf.js'
 import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
 import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
 import { flagRows, type Flags } from '../../lib/cli/flags.js'
@@ -62,6 +62,15 @@ for (const plugin of PLUGINS) {
     for (const name of plugin.names) t.ok(SETTING_NAMES.includes(name), `the umbrella accepts ${name}`)
   })
 }
+
+t.test('docs/xsrf.md\'s table of xsrfCookieOptions keys is rendered from their declaration, and the normaliser accepts exactly those keys', async (t) => {
+  holds(t, 'xsrf.md', '| key | default | Tornado kwarg | meaning |\n|---|---|---|---|\n' + settingRows(XSRF_COOKIE_OPTIONS).join('\n') + '\n')
+  const keys = Object.keys(XSRF_COOKIE_OPTIONS)
+  t.throws(() => normalizeXsrfOptions({ xsrfCookieOptions: { samesite: 'lax' } as never }), { code: 'FDK_SETTINGS_INVALID', message: new RegExp(`one of ${keys.join(', ')}`) }, 'an unknown key is refused, naming every declared one')
+  const { cookie } = normalizeXsrfOptions({})
+  t.same(cookie, { path: XSRF_COOKIE_OPTIONS.path.default, sameSite: XSRF_COOKIE_OPTIONS.sameSite.default, secure: XSRF_COOKIE_OPTIONS.secure.default, httpOnly: XSRF_COOKIE_OPTIONS.httpOnly.default }, 'the defaults applied are the declared ones')
+  t.same(XSRF_SETTINGS.xsrfCookieOptions.default, { path: cookie.path, sameSite: cookie.sameSite }, 'and the setting\'s default shows them')
+})
 
 t.test('docs/settings.md lists every setting by topic, from the same declarations', async (t) => {
   const rows = PLUGINS.map((plugin) => {
