@@ -20,7 +20,7 @@ import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_SECRET_
 import { invalid, optionalBoolean } from './shared/settings.js'
 import { describeValue, invalidOption } from './shared/invalid-option.js'
 import { settingNames } from './shared/declarations.js'
-import { COOKIE_SETTINGS } from './cookie/settings.js'
+import { COOKIE_SETTINGS, SET_SIGNED_COOKIE_OPTIONS } from './cookie/settings.js'
 
 export * from './cookie/signed-value.js'
 export { quoteCookieValue, unquoteCookieValue, encodeCookieValue } from './shared/python.js'
@@ -144,7 +144,7 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
   fastify.decorateReply('setSignedCookie', function (this: FastifyReply, name: string, value: string | Uint8Array, options: SetSignedCookieOptions = {}) {
     const key = requireSecret('reply.setSignedCookie()')
     checkCookieName(name)
-    const { expiresDays = 30, version, ...cookieOptions } = options
+    const { expiresDays = SET_SIGNED_COOKIE_OPTIONS.expiresDays.default, version, ...cookieOptions } = options
     if (expiresDays !== null && (typeof expiresDays !== 'number' || !Number.isFinite(expiresDays))) {
       throw invalidOption(FDK_COOKIE_OPTIONS_INVALID, 'reply.setSignedCookie()', 'expiresDays', expiresDays, 'a number of days or null')
     }
@@ -153,9 +153,9 @@ const plugin: FastifyPluginAsync<CookieOptions> = async (fastify, options) => {
     const signed = createSignedValue(key, name, value, { version, keyVersion, clock: () => nowMs / 1000 })
     const { secure, ...attributes } = cookieOptions
     const cookie: SetCookie = {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
+      path: SET_SIGNED_COOKIE_OPTIONS.path.default,
+      httpOnly: SET_SIGNED_COOKIE_OPTIONS.httpOnly.default,
+      sameSite: SET_SIGNED_COOKIE_OPTIONS.sameSite.default,
       ...(expiresDays === null ? {} : { expires: new Date(nowMs + expiresDays * 86400_000) }),
       ...attributes,
       secure: secure === undefined || secure === 'auto' ? this.request.protocol === 'https' : secure,

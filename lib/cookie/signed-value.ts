@@ -12,6 +12,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FDK_COOKIE_NAME_INVALID, FDK_COOKIE_OPTIONS_INVALID, FDK_COOKIE_VALUE_INVALID } from '../shared/errors.js'
 import { invalidOption } from '../shared/invalid-option.js'
 import { pythonB64Decode, pythonInt } from '../shared/python.js'
+import { GET_SIGNED_COOKIE_OPTIONS, SET_SIGNED_COOKIE_OPTIONS } from './settings.js'
 
 /** One HMAC key: a string (used as UTF-8) or raw bytes. */
 export type SecretKey = string | Uint8Array
@@ -94,7 +95,7 @@ function field (text: string): string {
  */
 export function createSignedValue (secret: CookieSecret, name: string, value: string | Uint8Array, options: CreateSignedValueOptions = {}): string {
   const fn = 'createSignedValue'
-  const { version = 2, keyVersion, clock = systemClock } = options
+  const { version = SET_SIGNED_COOKIE_OPTIONS.version.default, keyVersion, clock = systemClock } = options
   if (version !== 1 && version !== 2) throw fail(fn, 'version', version, '1 or 2')
   if (typeof name !== 'string') throw fail(fn, 'name', name, 'a string')
   if (keyVersion !== undefined && (!Number.isSafeInteger(keyVersion) || keyVersion < 0)) {
@@ -198,7 +199,7 @@ function decodeV2 (secret: CookieSecret, name: string, text: string, maxAgeDays:
  */
 export function decodeSignedValueBytes (secret: CookieSecret, name: string, value: string | Uint8Array | null | undefined, options: DecodeSignedValueOptions = {}): Buffer | null {
   const fn = 'decodeSignedValue'
-  const { maxAgeDays = 31, minVersion = 1, clock = systemClock } = options
+  const { maxAgeDays = GET_SIGNED_COOKIE_OPTIONS.maxAgeDays.default, minVersion = GET_SIGNED_COOKIE_OPTIONS.minVersion.default, clock = systemClock } = options
   if (typeof maxAgeDays !== 'number' || !Number.isFinite(maxAgeDays) || maxAgeDays < 0) throw fail(fn, 'maxAgeDays', maxAgeDays, 'a finite number >= 0')
   if (minVersion !== 1 && minVersion !== 2) throw fail(fn, 'minVersion', minVersion, '1 or 2')
   if (typeof name !== 'string') throw fail(fn, 'name', name, 'a string')

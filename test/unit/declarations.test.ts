@@ -4,17 +4,17 @@
 // paste; the declarations in lib/ are the source, the docs the copy.
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
-import { settingNames, settingRows, type SettingDeclaration } from '../../lib/shared/declarations.js'
+import { settingNames, settingRows, type DeclaresExactly, type SettingDeclaration } from '../../lib/shared/declarations.js'
 import { STATIC_SETTINGS } from '../../lib/static/options.js'
 import { COMPRESS_SETTINGS } from '../../lib/compress/settings.js'
-import { COOKIE_SETTINGS } from '../../lib/cookie/settings.js'
+import { COOKIE_SETTINGS, GET_SIGNED_COOKIE_OPTIONS, SET_SIGNED_COOKIE_OPTIONS } from '../../lib/cookie/settings.js'
 import { XSRF_COOKIE_OPTIONS, XSRF_SETTINGS } from '../../lib/xsrf/settings.js'
 import { AUTH_SETTINGS } from '../../lib/auth/settings.js'
 import { PROXY_SETTINGS, XHEADERS_OPTIONS } from '../../lib/proxy/settings.js'
 import { SETTING_NAMES } from '../../lib/index.js'
 import { STATIC_SETTING_NAMES } from '../../lib/static.js'
 import { COMPRESS_SETTING_NAMES } from '../../lib/compress.js'
-import { COOKIE_SETTING_NAMES } from '../../lib/cookie.js'
+import { COOKIE_SETTING_NAMES, type GetSignedCookieOptions, type SetSignedCookieOptions } from '../../lib/cookie.js'
 import { XSRF_SETTING_NAMES, normalizeXsrfOptions } from '../../lib/xsrf.js'
 import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
 import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
@@ -70,6 +70,15 @@ t.test('docs/xsrf.md\'s table of xsrfCookieOptions keys is rendered from their d
   const { cookie } = normalizeXsrfOptions({})
   t.same(cookie, { path: XSRF_COOKIE_OPTIONS.path.default, sameSite: XSRF_COOKIE_OPTIONS.sameSite.default, secure: XSRF_COOKIE_OPTIONS.secure.default, httpOnly: XSRF_COOKIE_OPTIONS.httpOnly.default }, 'the defaults applied are the declared ones')
   t.same(XSRF_SETTINGS.xsrfCookieOptions.default, { path: cookie.path, sameSite: cookie.sameSite }, 'and the setting\'s default shows them')
+})
+
+t.test('docs/cookie.md\'s tables of setSignedCookie() and getSignedCookie() options are rendered from their declarations', async (t) => {
+  // A compile error (npm run typecheck) when an option is missing from a declaration or declared but not an option.
+  const setOptions: DeclaresExactly<SetSignedCookieOptions, typeof SET_SIGNED_COOKIE_OPTIONS> = SET_SIGNED_COOKIE_OPTIONS
+  const getOptions: DeclaresExactly<GetSignedCookieOptions, typeof GET_SIGNED_COOKIE_OPTIONS> = GET_SIGNED_COOKIE_OPTIONS
+  for (const declarations of [setOptions, getOptions]) {
+    holds(t, 'cookie.md', '| option | default | Tornado | meaning |\n|---|---|---|---|\n' + settingRows(declarations).join('\n') + '\n')
+  }
 })
 
 t.test('docs/settings.md lists every setting by topic, from the same declarations', async (t) => {
