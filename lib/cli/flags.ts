@@ -66,10 +66,15 @@ export function usageLines (flags: Flags, column: number): string {
   return text
 }
 
-/** The rows `| \`--flag VALUE\` | default | meaning |` of a command's docs table. */
-export function flagRows (flags: Flags): string[] {
+/**
+ * The rows `| \`--flag VALUE\` | default | meaning |` of a command's docs
+ * table, of the flags with a `doc`; without the default cell when
+ * `withDefault` is false (a table of differences).
+ */
+export function flagRows (flags: Flags, withDefault = true): string[] {
   return Object.entries(flags).filter(([, flag]) => flag.doc !== undefined).map(([name, flag]) => {
     const fallback = flag.required === true ? 'required' : flag.default === undefined ? (flag.type === 'boolean' ? 'off' : 'none') : `\`${flag.default}\``
-    return `| \`${flagHead(name, flag).replace(/\|/g, '\\|')}\` | ${flag.shown ?? fallback} | ${flag.doc as string} |`
+    const head = `\`${flagHead(name, flag).replace(/\|/g, '\\|')}\``
+    return withDefault ? `| ${head} | ${flag.shown ?? fallback} | ${flag.doc as string} |` : `| ${head} | ${flag.doc as string} |`
   })
 }

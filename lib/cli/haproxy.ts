@@ -33,16 +33,38 @@ const HAPROXY_USAGE: Partial<Record<keyof typeof NGINX_FLAGS, string>> = {
   'worker-connections': 'maxconn'
 }
 
-/** nginx's flags (read by the same balancerOptions()), then HAProxy's own. */
+/**
+ * What an nginx flag does in HAProxy, where that differs: the rows of
+ * docs/cli.md's table of differences. A flag of nginx's not named here does
+ * what it does for nginx.
+ */
+const HAPROXY_DOCS: Partial<Record<keyof typeof NGINX_FLAGS, string>> = {
+  ...Object.fromEntries(Object.entries(NGINX_ONLY).map(([name, why]) => [name, `refused: no HAProxy meaning ${why.replace(/^to be left out /, '')}`])),
+  'tls-cert': '`bind … ssl crt FILE`',
+  'tls-key': 'must be the `--tls-cert` FILE itself or `FILE.key` (where HAProxy looks for the key)',
+  'max-body': '`Content-Length` above SIZE is answered 413',
+  'static-root': 'passed to the app, which serves the files with its caching rules',
+  'static-prefix': 'passed to the app, which serves the files with its caching rules',
+  aliases: 'passed to the app, which serves them with its caching rules',
+  'static-bundler-manifest': 'accepted and without effect: the app serves the bundler\'s files and reads its own `staticBundlerManifest`',
+  'max-fails': 'health checks (every 2 s): `fall N`; a draining process is out after N × 2 s, so keep that below the launcher\'s `--shutdown-timeout` ([cluster.md](cluster.md#health-and-readiness))',
+  'fail-timeout': '`downinter TIME`: how often a process that is out is checked',
+  health: '`option httpchk` with `GET PATH`, expecting 200 (a TCP check without it); with the launcher\'s `--health-path PATH` a draining or overloaded process answers 503 and is taken out ([cluster.md](cluster.md#health-and-readiness))',
+  user: '`user` and `group` NAME',
+  'worker-connections': '`maxconn N`'
+}
+
+/** nginx's flags (read by the same balancerOptions()), then HAProxy's own; `doc` is what differs from nginx. */
 export const HAPROXY_FLAGS: Flags = {
   ...Object.fromEntries(Object.entries(NGINX_FLAGS).map(([name, flag]) => {
     const { usage: _nginx, doc: _doc, ...rest } = flag as FlagDeclaration
     const usage = HAPROXY_USAGE[name as keyof typeof NGINX_FLAGS]
-    return [name, usage === undefined ? rest : { ...rest, usage }]
+    const doc = HAPROXY_DOCS[name as keyof typeof NGINX_FLAGS]
+    return [name, { ...rest, ...(usage === undefined ? {} : { usage }), ...(doc === undefined ? {} : { doc }) }]
   })),
-  'send-proxy': { type: 'string', value: 'v1|v2', usage: 'send a PROXY protocol header on every connection to the app\n(the app needs xheaders: { proxyProtocol: true })' },
-  tcp: { type: 'boolean', usage: 'pass connections through (mode tcp; TLS ends at the app);\nwith --send-proxy, without --tls-cert, --health, --max-body' },
-  'stats-socket': { type: 'string', value: 'FILE', usage: 'HAProxy\'s runtime API on this Unix socket (absolute path,\nmode 600): show servers state, set server ... state drain' }
+  'send-proxy': { type: 'string', value: 'v1|v2', usage: 'send a PROXY protocol header on every connection to the app\n(the app needs xheaders: { proxyProtocol: true })', doc: 'a PROXY protocol header on every connection to the app and its health checks; the app needs `xheaders: { proxyProtocol: true }` ([proxy.md](proxy.md#the-proxy-protocol))' },
+  'stats-socket': { type: 'string', value: 'FILE', usage: 'HAProxy\'s runtime API on this Unix socket (absolute path,\nmode 600): show servers state, set server ... state drain', doc: '`stats socket FILE mode 600 level admin`: HAProxy\'s runtime API, e.g. `echo "show servers state" \\| socat stdio FILE` to see each process UP or DOWN during a reload, `set server frontends/app1 state drain` to take one out by hand' },
+  tcp: { type: 'boolean', usage: 'pass connections through (mode tcp; TLS ends at the app);\nwith --send-proxy, without --tls-cert, --health, --max-body', doc: 'pass connections through (`mode tcp`): TLS ends at the app, the client\'s address arrives only in the PROXY header, so `--send-proxy` is required and `--tls-cert`, `--health`, `--max-body` are refused' }
 }
 
 export const generator: Generator = {

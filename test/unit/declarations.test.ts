@@ -20,6 +20,7 @@ import { AUTH_SETTING_NAMES } from '../../lib/auth.js'
 import { PROXY_SETTING_NAMES } from '../../lib/proxy.js'
 import { flagRows, type Flags } from '../../lib/cli/flags.js'
 import { NGINX_FLAGS } from '../../lib/cli/nginx.js'
+import { HAPROXY_FLAGS } from '../../lib/cli/haproxy.js'
 import { SUPERVISORD_FLAGS } from '../../lib/cli/supervisord.js'
 import { SYSTEMD_FLAGS } from '../../lib/cli/systemd.js'
 import { KUBERNETES_FLAGS } from '../../lib/cli/kubernetes.js'
@@ -121,6 +122,14 @@ for (const { command, flags } of COMMANDS) {
     t.ok(section.includes(block), `the deploy-kit ${command} section holds the table rendered from the declaration`)
   })
 }
+
+t.test('docs/cli.md\'s table of what deploy-kit haproxy does differently is rendered from its flag declarations', async (t) => {
+  const section = page('cli.md').split('## `deploy-kit haproxy`')[1]!.split('\n## ')[0]!
+  const block = '| option | HAProxy |\n|---|---|\n' + flagRows(HAPROXY_FLAGS, false).join('\n') + '\n'
+  if (!section.includes(block)) t.comment(`docs/cli.md's deploy-kit haproxy section should hold, exactly:\n\n${block}`)
+  t.ok(section.includes(block), 'the deploy-kit haproxy section holds the table rendered from the declaration')
+  for (const name of ['server-name', 'keepalive', 'prefix', 'mime-types']) t.match(HAPROXY_FLAGS[name]?.doc, /^refused: /, `--${name} is listed as refused`)
+})
 
 t.test('a declaration table must name exactly the interface\'s options (checked by the compiler)', async (t) => {
   interface Two { a?: string, b?: number }
