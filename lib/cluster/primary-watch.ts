@@ -12,6 +12,7 @@ import type { Logger, NormalizedClusterOptions } from './types.js'
 import { defaultControlPath, listenControl, type ControlRequest, type ControlServer } from './control.js'
 import { HEARTBEAT_MS, type Beat } from './heartbeat.js'
 import { Watcher, describeSilence, type ExitCause, type ReloadOutcome, type WorkerRecord, type WorkerState, type StatusDocument } from './watch.js'
+import { tell } from './ipc.js'
 
 export interface WatchedWorker {
   worker: Worker
@@ -107,7 +108,7 @@ export class PrimaryWatch {
       const { id, final, metrics } = message as unknown as { id?: number, final?: boolean, metrics: MetricsJson }
       if (final === true) {
         this.finalSent.add(entry.watch.pid)
-        this.metrics?.retire(entry.watch.pid, metrics).then(() => { if (entry.worker.isConnected()) entry.worker.send({ fdk: 'metrics-ack' }) })
+        this.metrics?.retire(entry.watch.pid, metrics).then(() => { tell(entry.worker, { fdk: 'metrics-ack' }) })
       } else {
         this.asked.get(id!)?.(metrics)
       }
@@ -177,7 +178,7 @@ export class PrimaryWatch {
         metrics.update(entry.watch.pid, snapshot)
         resolve()
       })
-      entry.worker.send({ fdk: 'metrics-req', id })
+      tell(entry.worker, { fdk: 'metrics-req', id })
     })))
     return await metrics.render(this.entries().map(({ record }) => ({ slot: record.slot, beat: record.beat })))
   }

@@ -14,6 +14,7 @@ import { hasReadinessGate } from './build-ready.js'
 import { warnOpenFiles } from './limits.js'
 import { PrimaryWatch } from './primary-watch.js'
 import type { ReloadOutcome, WorkerRecord } from './watch.js'
+import { tell } from './ipc.js'
 
 interface Tracked {
   worker: Worker
@@ -148,7 +149,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
 
   function stopWorker (entry: Tracked): void {
     entry.state = 'draining'
-    if (entry.worker.isConnected()) entry.worker.send({ fdk: 'stop' })
+    tell(entry.worker, { fdk: 'stop' })
     // The worker cuts its own connections at shutdownTimeoutMs; this is for a hung one.
     const timer = setTimeout(() => entry.worker.process.kill('SIGKILL'), settings.shutdownTimeoutMs + KILL_MARGIN_MS)
     entry.worker.once('exit', () => clearTimeout(timer))
