@@ -32,7 +32,7 @@ t.test('a fleet of two app hosts behind one nginx: failures under load', { skip:
       const down = live.results.length
       await until('20 answers from host B while host A is down', () => servedSince(live, down, 'appB') >= 20, { last: () => JSON.stringify(live.statuses) })
       restarted = startLauncher(network, 'appA', { COOKIE_SECRET: OLD_SECRET })
-      await ready(network, 'appA')
+      await ready(network, 'appA', restarted)
     })
     launchers.appA = restarted as Launcher
     const counts = servedBy(summary)

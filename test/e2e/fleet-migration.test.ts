@@ -79,7 +79,7 @@ t.test('the Tornado host replaced by a Fastify host, one step at a time under lo
   await t.test('step 3: the Fastify app started on the same host and ports, same cookie_secret', async (t) => {
     const loads = await step(t, async () => {
       launchers[TORNADO_HOST] = startLauncher(network, TORNADO_HOST, { COOKIE_SECRET: OLD_SECRET })
-      await ready(network, TORNADO_HOST)
+      await ready(network, TORNADO_HOST, launchers[TORNADO_HOST])
     })
     t.equal(servedBy(loads.gets)[TORNADO_HOST], undefined, 'not in the balancer yet')
     steps.push(`3. Fastify started on that host: ${line(loads)}`)

@@ -214,7 +214,7 @@ t.test('a fleet of two Fastify hosts and a Tornado host behind one nginx', { ski
   await t.test('with staticHashLength: 128 a Fastify host gives Tornado\'s exact URLs and ETags', async (t) => {
     await stopLauncher(launchers.appB!)
     launchers.appB = startLauncher(network, 'appB', { COOKIE_SECRET: OLD_SECRET, STATIC_HASH_LENGTH: '128' })
-    await ready(network, 'appB')
+    await ready(network, 'appB', launchers.appB)
     const [b, tornado] = await Promise.all(['appB', TORNADO_HOST].map(async (host) => await answered(network, 'balancer', `http://${address(host)}:${FIRST_PORT}/`)))
     const urls = (html: string): string[] => [...html.matchAll(/(?:href|src)="(\/static\/[^"]+\?v=[0-9a-f]+)"/g)].map((match) => match[1] as string)
     t.same(urls(b!.body), urls(tornado!.body), 'staticUrl() and static_url() are the same URLs: one cache entry in nginx, browsers and CDNs')

@@ -91,7 +91,7 @@ t.test('a fleet of two app hosts behind one nginx, seen from a client host', { s
     for (const [host, version] of [['appB', '0'], ['appA', '1']] as const) {
       await stopLauncher(launchers[host])
       launchers[host] = startLauncher(network, host, { COOKIE_SECRETS: keys, COOKIE_KEY_VERSION: version })
-      await ready(network, host)
+      await ready(network, host, launchers[host])
     }
     const fromA = await logInAcross(network, 'appA', 'appA', 'signed-by-a')
     const fromB = await logInAcross(network, 'appB', 'appB', 'signed-by-b')

@@ -18,7 +18,7 @@ import { main } from '../../lib/cli/main.js'
 import { NGINX } from './tools.js'
 import { FIXTURE_ENV, createNetwork, type HttpResult, type LoadSummary, type Network } from './netns.js'
 import { formToken } from './forms.js'
-import { until } from './wait.js'
+import { tail, until } from './wait.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(root, 'dist', 'cli', 'main.js')
@@ -62,20 +62,34 @@ export async function logged (launcher: Launcher, pattern: RegExp, from: number,
   throw new Error(`the launcher did not log ${pattern} in time: ${launcher.lines.join('\n')}`)
 }
 
-/** A request that must answer: retried while the process behind it starts (bounded), then checked. */
+/**
+ * How long a process started by a test gets to answer. Seen in CI with a
+ * busy loop on the other core: a launcher's workers listening 18 s after
+ * they started (9.6 s for the first hosts), the old bound of 200 tries
+ * (about 27 s from the launcher's start) then ran out.
+ */
+const ANSWER_MS = 60_000
+
+/** A request that must answer: retried while the process behind it starts (at most ANSWER_MS), then checked. */
 export async function answered (network: Network, from: string, url: string, spec: Parameters<Network['request']>[2] = {}): Promise<Required<Pick<HttpResult, 'status' | 'headers' | 'body'>>> {
   let result: HttpResult = {}
-  for (let i = 0; i < 200; i++) {
+  const started = Date.now()
+  for (const deadline = started + ANSWER_MS; Date.now() < deadline; await sleep(100)) {
     result = await network.request(from, url, spec)
     if (result.status !== undefined) return result as Required<Pick<HttpResult, 'status' | 'headers' | 'body'>>
-    await sleep(100)
   }
-  throw new Error(`${url} from ${from} never answered: ${JSON.stringify(result)}`)
+  throw new Error(`${url} from ${from} never answered in ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(result)}`)
 }
 
-/** Both workers of the host answer on their own ports. */
-export async function ready (network: Network, host: string): Promise<void> {
-  for (let i = 0; i < WORKERS; i++) await answered(network, 'balancer', `http://${network.address(host)}:${FIRST_PORT + i}/ip`)
+/** Both workers of the host answer on their own ports; if not in time, the error says how the host's launcher is and what it logged last. */
+export async function ready (network: Network, host: string, launcher: Launcher): Promise<void> {
+  try {
+    for (let i = 0; i < WORKERS; i++) await answered(network, 'balancer', `http://${network.address(host)}:${FIRST_PORT + i}/ip`)
+  } catch (error) {
+    const { exitCode, signalCode } = launcher.child
+    const state = exitCode === null && signalCode === null ? 'still running' : `gone (${exitCode ?? signalCode})`
+    throw new Error(`${(error as Error).message}; the launcher of ${host} is ${state}, its last lines:\n${tail(launcher.lines.join('\n'))}`)
+  }
 }
 
 export async function stopLauncher (launcher: Launcher): Promise<void> {
@@ -209,7 +223,7 @@ export async function startFleet (t: Test): Promise<Fleet> {
   t.equal(check.code, 0, `nginx -t accepts the generated config: ${check.stderr}`)
   network.spawn('balancer', NGINX, nginxArgs)
   const LB = `http://${address('balancer')}`
-  await Promise.all(APP_HOSTS.map((host) => ready(network, host)))
+  await Promise.all(APP_HOSTS.map((host) => ready(network, host, launchers[host]!)))
   await answered(network, 'client', `${LB}/ip`)
 
   return { network, launchers, LB, address }

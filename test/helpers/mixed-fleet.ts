@@ -108,7 +108,7 @@ export async function startMixedFleet (t: Test, fastifyEnv: Record<string, strin
   const nginx = network.spawn('balancer', NGINX, [...nginxArgs, '-g', 'daemon off;'])
   nginx.stderr?.on('data', (chunk: Buffer) => { errors += chunk.toString() })
   t.teardown(() => { if (t.passing() === false) console.error(`nginx: ${errors}\n${Object.entries(launchers).map(([host, l]) => `${host}: ${l.lines.slice(-20).join('\n')}`).join('\n')}`) })
-  await Promise.all(ALL_HOSTS.map((host) => ready(network, host)))
+  await Promise.all(ALL_HOSTS.map((host) => ready(network, host, launchers[host]!)))
   await answered(network, 'client', `${balancer.LB}/ip`)
   return { network, launchers, balancer, address }
 }
