@@ -10,7 +10,7 @@
 // servers) that changes the next one, which `npm run test:unit` in .ci/run
 // proves.
 import { readdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const UNIT = fileURLToPath(new URL('../unit/', import.meta.url))
@@ -19,10 +19,8 @@ export const UNIT_GROUPS = 2
 
 /** Every unit test file, relative to test/unit/, sorted. */
 export function unitTestFiles (dir: string = UNIT): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[])
-    .filter((file) => file.endsWith('.test.ts'))
-    .map((file) => relative(dir, join(dir, file)))
-    .sort()
+  // readdirSync's recursive listing is already relative to `dir`.
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((file) => file.endsWith('.test.ts')).sort()
 }
 
 /**
