@@ -3,7 +3,6 @@
 // workers killed (workerTimeoutMs), oversized ones replaced gracefully
 // (maxMemoryBytes), the control socket answering status/reload/stop, and the
 // pidfile.
-import type { Worker } from 'node:cluster'
 import { createServer, type Server } from 'node:http'
 import type { ClusterMetrics } from './metrics-primary.js'
 import type { MetricsJson } from './metrics.js'
@@ -13,9 +12,10 @@ import { defaultControlPath, listenControl, type ControlRequest, type ControlSer
 import { HEARTBEAT_MS, type Beat } from './heartbeat.js'
 import { Watcher, describeSilence, type ExitCause, type ReloadOutcome, type WorkerRecord, type WorkerState, type StatusDocument } from './watch.js'
 import { tell } from './ipc.js'
+import type { PrimaryHost, PrimaryWorker } from './primary-host.js'
 
 export interface WatchedWorker {
-  worker: Worker
+  worker: PrimaryWorker
   slot: number
   port: number
   state: WorkerState
@@ -34,7 +34,6 @@ export interface PrimaryHooks {
   lastReload: () => ReloadOutcome | null
 }
 
-/* c8 ignore start -- runs only in a launched primary; test/process/cluster-watch*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
 export class PrimaryWatch {
   readonly watcher: Watcher
   private control: ControlServer | null = null
@@ -47,20 +46,20 @@ export class PrimaryWatch {
   private nextAsk = 0
   private readonly finalSent = new Set<number>()
 
-  private constructor (private readonly settings: NormalizedClusterOptions, private readonly log: Logger, private readonly hooks: PrimaryHooks, windowMs: number) {
+  private constructor (private readonly settings: NormalizedClusterOptions, private readonly log: Logger, private readonly hooks: PrimaryHooks, windowMs: number, private readonly host: PrimaryHost) {
     this.watcher = new Watcher(settings.processes, windowMs)
     // Twice per heartbeat, so a stuck worker is found within half a beat of its timeout.
     this.check = setInterval(() => this.inspect(), HEARTBEAT_MS / 2)
     this.check.unref()
   }
 
-  static async start (settings: NormalizedClusterOptions, log: Logger, hooks: PrimaryHooks, windowMs: number): Promise<PrimaryWatch> {
-    const watch = new PrimaryWatch(settings, log, hooks, windowMs)
+  static async start (settings: NormalizedClusterOptions, log: Logger, hooks: PrimaryHooks, windowMs: number, host: PrimaryHost): Promise<PrimaryWatch> {
+    const watch = new PrimaryWatch(settings, log, hooks, windowMs, host)
     try {
       if (settings.controlSocket !== false) {
         watch.control = await listenControl(settings.controlSocket, (request) => watch.answer(request), (request) => {
           // `deploy-kit stop` waits for this answer, so exit only once it is written.
-          if (request.command === 'stop') process.exit(0)
+          if (request.command === 'stop') host.exit(0)
         })
         log.info({ controlSocket: settings.controlSocket }, 'control socket listening')
       }
@@ -76,15 +75,15 @@ export class PrimaryWatch {
     }
     if (settings.metricsPort !== undefined) await watch.listenMetrics(settings.metricsPort, settings.metricsHost)
     if (settings.pidFile !== undefined) {
-      writeFileSync(settings.pidFile, `${process.pid}\n`)
+      writeFileSync(settings.pidFile, `${host.pid}\n`)
       const pidFile = settings.pidFile
-      process.on('exit', () => {
+      host.atExit(() => {
         try {
-          if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile)
+          if (readFileSync(pidFile, 'utf8').trim() === String(host.pid)) unlinkSync(pidFile)
         } catch {}
       })
     }
-    process.on('exit', () => {
+    host.atExit(() => {
       if (watch.control !== null) {
         try {
           unlinkSync(watch.control.path)
@@ -212,7 +211,7 @@ export class PrimaryWatch {
 
   status (): StatusDocument {
     return this.watcher.status(this.entries(), {
-      pid: process.pid,
+      pid: this.host.pid,
       startedAt: this.startedAt,
       mode: this.settings.mode,
       port: this.settings.port,
@@ -250,4 +249,3 @@ export class PrimaryWatch {
     this.control = null
   }
 }
-/* c8 ignore stop */

@@ -4,20 +4,18 @@
 // calls buildApp. In 'ports' mode each port is still a node:cluster shared
 // handle held here, so during a reload the old and the new worker of a slot
 // are both on the port and the handover has no gap at all.
-import cluster, { type Worker } from 'node:cluster'
 import { FDK_CLUSTER_NOT_READY, FDK_CLUSTER_TOO_MANY_RESTARTS, FDK_CLUSTER_WORKER_BOOT_FAILED } from '../shared/errors.js'
 import type { LaunchHandle, NormalizedClusterOptions, WorkerInfo } from './types.js'
 import { Supervisor, describeExit, slotPort, type RestartPolicy } from './supervisor.js'
-import { defaultLogger } from './logger.js'
-import { handleSignals } from './signals.js'
 import { hasReadinessGate } from './build-ready.js'
 import { warnOpenFiles } from './limits.js'
 import { PrimaryWatch } from './primary-watch.js'
 import type { ReloadOutcome, WorkerRecord } from './watch.js'
 import { tell } from './ipc.js'
+import { CLUSTER_HOST, type PrimaryHost, type PrimaryWorker } from './primary-host.js'
 
 interface Tracked {
-  worker: Worker
+  worker: PrimaryWorker
   slot: number
   port: number
   state: WorkerInfo['state']
@@ -33,12 +31,9 @@ interface Tracked {
 /** The primary's exit status when the first start fails: gunicorn's WORKER_BOOT_ERROR. */
 export const EXIT_BOOT_FAILED = 3
 
-/** A worker the primary asked to stop is killed if still alive this long after its own deadline. */
-const KILL_MARGIN_MS = 2_000
-
-/* c8 ignore start -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
-export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>): Promise<LaunchHandle> {
-  const log = settings.logger ?? defaultLogger()
+/** Runs the primary on `host`: the real processes in a launch, fake ones in test/unit/cluster-primary.test.ts. */
+export async function runPrimary (settings: NormalizedClusterOptions, policy: Omit<RestartPolicy, 'maxRestarts'>, host: PrimaryHost = CLUSTER_HOST): Promise<LaunchHandle> {
+  const log = settings.logger ?? host.logger()
   const slots = settings.processes
   // Ports mode: each port has one worker (two during a reload), so let the
   // kernel queue connections on the shared socket instead of the primary
@@ -46,7 +41,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   // instant it is SIGKILLed is otherwise lost in flight and hangs the client
   // (nginx waits proxy_read_timeout); in the kernel's queue it waits for the
   // replacement. Shared mode keeps round-robin for an even spread.
-  cluster.schedulingPolicy = settings.mode === 'ports' ? cluster.SCHED_NONE : cluster.SCHED_RR
+  host.schedule(settings.mode)
   warnOpenFiles(log, settings.minOpenFiles)
   const supervisor = new Supervisor(slots, { ...policy, maxRestarts: settings.maxRestarts })
   const live = new Set<Tracked>()
@@ -64,14 +59,14 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     shutdown: () => shutdown(),
     reloading: () => reloadRunning,
     lastReload: () => lastReload
-  }, policy.windowMs)
+  }, policy.windowMs, host)
   const last = slotPort(settings.mode, settings.port, slots - 1)
-  process.title = `deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`
+  host.title(`deploy-kit primary :${settings.port}${last === settings.port ? '' : '-' + last}`)
   log.info({ processes: slots, mode: settings.mode, port: settings.port }, `Starting ${slots} processes`)
 
   function fork (slot: number): Tracked {
     const port = slotPort(settings.mode, settings.port, slot)
-    const worker = cluster.fork({ FDK_CLUSTER_TASK_ID: String(slot), FDK_CLUSTER_PORT: String(port) })
+    const worker = host.fork({ FDK_CLUSTER_TASK_ID: String(slot), FDK_CLUSTER_PORT: String(port) })
     let settle!: (ok: boolean) => void
     const entry: Tracked = { worker, slot, port, state: 'starting', ready: new Promise((resolve) => { settle = resolve }), watch: watch.record(slot, worker.process.pid!, port) }
     live.add(entry)
@@ -118,7 +113,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       log.info(fields, `worker ${entry.slot} (pid ${fields.pid}) exited normally; not restarted`)
       if (live.size === 0 && timers.size === 0) {
         log.info({}, 'no workers left')
-        process.exit(0)
+        host.exit(0)
       }
     } else if (decision.action === 'restart') {
       log.warn({ ...fields, ...failure, delayMs: decision.delayMs }, `worker ${entry.slot} (pid ${fields.pid}) exited with ${describeExit(exit)}, restarting in ${decision.delayMs} ms`)
@@ -139,11 +134,11 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
       // Workers still building would ignore the stop message (they handle it
       // once listening) until the kill deadline; SIGTERM ends them now.
       for (const other of live) if (other.state === 'starting') other.worker.process.kill('SIGTERM')
-      shutdown().then(() => process.exit(EXIT_BOOT_FAILED))
+      shutdown().then(() => host.exit(EXIT_BOOT_FAILED))
     } else {
       const error = new FDK_CLUSTER_TOO_MANY_RESTARTS(String(decision.restarts), `${Math.round(supervisor.policy.windowMs / 60_000)} minutes`, `worker ${entry.slot} with ${describeExit(exit)}`)
       log.error({ code: error.code, restarts: decision.restarts }, error.message)
-      shutdown().then(() => process.exit(1))
+      shutdown().then(() => host.exit(1))
     }
   }
 
@@ -151,7 +146,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     entry.state = 'draining'
     tell(entry.worker, { fdk: 'stop' })
     // The worker cuts its own connections at shutdownTimeoutMs; this is for a hung one.
-    const timer = setTimeout(() => entry.worker.process.kill('SIGKILL'), settings.shutdownTimeoutMs + KILL_MARGIN_MS)
+    const timer = setTimeout(() => entry.worker.process.kill('SIGKILL'), settings.shutdownTimeoutMs + host.killMarginMs)
     entry.worker.once('exit', () => clearTimeout(timer))
   }
 
@@ -203,7 +198,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
         backstop = setTimeout(() => {
           fresh.notReady ??= new FDK_CLUSTER_NOT_READY(String(slot), String(settings.readinessTimeoutMs), 'it sent no word since it started building (its event loop may be blocked); killed').message
           fresh.worker.process.kill('SIGKILL')
-        }, 2 * settings.readinessTimeoutMs + KILL_MARGIN_MS)
+        }, 2 * settings.readinessTimeoutMs + host.killMarginMs)
       })
     }
     const ready = await fresh.ready
@@ -228,7 +223,7 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
   }
 
   for (let slot = 0; slot < slots; slot++) current[slot] = fork(slot)
-  const removeSignals = handleSignals(log, shutdown, force, async () => { await reload() })
+  const removeSignals = host.signals(log, shutdown, force, async () => { await reload() })
   await Promise.all(current.map((entry) => entry!.ready))
   return {
     role: 'primary',
@@ -240,4 +235,3 @@ export async function runPrimary (settings: NormalizedClusterOptions, policy: Om
     }
   }
 }
-/* c8 ignore stop */
