@@ -2,36 +2,38 @@
 // primary of a multi-process launch, and the process of processes: 1.
 import type { Logger } from './types.js'
 
+/** The process the handlers sit on: `process`, or a stand-in in test/unit/cluster-signals-unit.test.ts. */
+export type SignalTarget = Pick<NodeJS.Process, 'on' | 'off' | 'exit'>
+
 /**
  * Signal handling shared by the primary and processes: 1. The first SIGTERM
  * or SIGINT stops gracefully and exits 0; a second one exits 1 at once.
  */
-export function handleSignals (log: Logger, stop: () => Promise<void>, force: () => void, reload: () => Promise<void>): () => void {
+export function handleSignals (log: Logger, stop: () => Promise<void>, force: () => void, reload: () => Promise<void>, target: SignalTarget = process): () => void {
   let stopping = false
-  /* c8 ignore start -- runs only in a launched process; test/process/cluster-*.test.ts exercise it through real processes, whose coverage is not recorded (see test/helpers/cluster.ts) */
   const onStop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: stopping now without draining')
       force()
-      process.exit(1)
+      target.exit(1)
+      return
     }
     stopping = true
     log.info({ signal }, 'stopping: draining in-flight requests')
     stop().then(() => {
       log.info({ signal }, 'stopped')
-      process.exit(0)
-    }, () => process.exit(1))
+      target.exit(0)
+    }, () => target.exit(1))
   }
   const onReload = (): void => {
     reload().catch(() => {}) // reload() logs its own failures
   }
-  /* c8 ignore stop */
-  process.on('SIGTERM', onStop)
-  process.on('SIGINT', onStop)
-  process.on('SIGHUP', onReload)
+  target.on('SIGTERM', onStop)
+  target.on('SIGINT', onStop)
+  target.on('SIGHUP', onReload)
   return () => {
-    process.off('SIGTERM', onStop)
-    process.off('SIGINT', onStop)
-    process.off('SIGHUP', onReload)
+    target.off('SIGTERM', onStop)
+    target.off('SIGINT', onStop)
+    target.off('SIGHUP', onReload)
   }
 }
