@@ -146,6 +146,20 @@ t.test('a sibling replaced or removed after its check is not sent; the file is c
   t.equal(next.headers.vary, undefined)
 })
 
+t.test('a background compression that fails is logged, and the file is still served uncompressed', async (t) => {
+  // The compression directory cannot be made (its parent is a file): every compression fails.
+  const cache = tempdir(t, { file: 'not a directory' })
+  const { app, logs } = await build(t, { 'app.js': JS }, { staticCompressDir: cache + '/file/c' })
+  const first = await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })
+  t.equal(first.body, JS)
+  const warned = await logged(logs, 'static: background compression failed; the file is sent uncompressed')
+  t.match(warned, { level: 40, err: { code: 'ENOTDIR' } })
+  const next = await app.inject({ url: '/static/app.js', headers: { 'accept-encoding': 'br' } })
+  t.equal(next.statusCode, 200)
+  t.equal(next.headers['content-encoding'], undefined)
+  t.equal(next.body, JS)
+})
+
 t.test('a large compressible file without siblings is compressed once in the background', async (t) => {
   const cache = tempdir(t)
   const { app, logs } = await build(t, { 'app.js': JS, 'logo.png': PNG }, { staticCompressDir: cache + '/c' })
