@@ -210,7 +210,9 @@ function run (command) {
     let out = ''
     child.stdout.on('data', (chunk) => { out += chunk })
     child.once('error', reject)
-    child.once('exit', (code) => code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited with ${code}: ${out}`)))
+    // 'close', not 'exit': a process can exit before its output is read
+    // (seen with two wrk at once on a busy CPU: "no result from wrk").
+    child.once('close', (code) => code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited with ${code}: ${out}`)))
   })
 }
 
