@@ -7,8 +7,9 @@
 //   its status, its Content-Encoding and its exact body; wrk's own count of
 //   failed responses must stay at zero;
 // - rounds in which every case runs its baseline and its contender back to
-//   back (which goes first alternates, and the case order rotates), so drift
-//   on a shared machine falls on both sides of each ratio alike; each timed
+//   back (which goes first alternates, and the case order rotates), or both
+//   at the same time (`together`, below), so drift on a shared machine falls
+//   on both sides of each ratio alike; each timed
 //   run follows an untimed second of the same load on the same server, since
 //   a server idle while the others ran starts cold (measured: without it, a
 //   part that adds no work to GET /hello came out at 0.8x the bare server,
@@ -28,6 +29,19 @@ export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 // Untimed load right before every timed run (whole seconds: wrk's unit).
 const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
+// BENCH_TOGETHER=1: each case's two sides are loaded at the same time, both
+// servers on CPU 0 and both wrk on CPU 1, instead of one after the other.
+// The kernel shares CPU 0 evenly between two busy processes, so their
+// requests/s stand in the inverse ratio of their CPU cost per request, and a
+// change of the machine's own speed (measured: 1.8x within a minute on an
+// idle virtual machine) falls on both sides of the ratio at once. Each rate
+// is about half the rate of a server alone; the ratios are what it is for.
+// Unset: each benchmark's own default (compareCases' `together` option).
+export const TOGETHER = process.env.BENCH_TOGETHER === undefined ? undefined : process.env.BENCH_TOGETHER === '1'
+// BENCH_NODE_FLAGS: Node.js flags for every server process, separated by
+// spaces (e.g. --no-concurrent-marking: docs/benchmarks.md, "Two states of
+// process.nextTick").
+export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 // BENCH_CASES: only the cases whose label contains this text, or one of several separated by | (see compareCases).
 
 function has (command) {
@@ -52,7 +66,7 @@ export function pinned (cpu, command) {
  * once it listens and exits when its stdin ends (see `serveUntilStdinEnds`).
  */
 export function startServer (name, script, args = [], { pin = true } = {}) {
-  const node = [process.execPath, script, 'serve', ...args]
+  const node = [process.execPath, ...NODE_FLAGS, script, 'serve', ...args]
   const command = pin ? pinned(0, node) : node
   const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
@@ -267,7 +281,7 @@ export function table (rows) {
   }).join('\n')
 }
 
-function describeMethod (rounds, seconds, pin) {
+function describeMethod (rounds, seconds, pin, together) {
   const generator = WRK
     ? `wrk -t1 -c${CONNECTIONS} -d${seconds}s`
     : `autocannon -c ${CONNECTIONS} -d ${seconds} (wrk not found: install Debian's wrk; autocannon is a Node process and may be the bottleneck, so these figures understate every server's speed and the ratios drift towards 1)`
@@ -276,8 +290,8 @@ function describeMethod (rounds, seconds, pin) {
     : PIN ? ', pinned to CPU 1; every server pinned to CPU 0' : ' (no pinning: fewer than 2 CPUs or no taskset)'
   return [
     `load: ${generator}${pinning}`,
-    `machine: ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start; ` +
-      `${rounds} rounds, each case's baseline and contender back to back`
+    `machine: ${availableParallelism()} CPUs, Node ${process.version}${NODE_FLAGS.length === 0 ? '' : ` (servers run with ${NODE_FLAGS.join(' ')})`}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start; ` +
+      `${rounds} rounds, each case's baseline and contender ${together ? 'loaded at the same time, sharing CPU 0 (BENCH_TOGETHER=0 for back to back)' : 'back to back (BENCH_TOGETHER=1 for at the same time)'}`
   ]
 }
 
@@ -286,7 +300,8 @@ function describeMethod (rounds, seconds, pin) {
  * contender and baseline being servers from `startServer` — as described at
  * the top of this file, prints the figures and returns one row per case.
  */
-export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true } = {}) {
+export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true, together = false } = {}) {
+  together = (TOGETHER ?? together) && pin
   // BENCH_CASES=text runs only the cases whose label contains it (or one of several: 'a|b').
   const only = process.env.BENCH_CASES
   const cases = only === undefined ? allCases : allCases.filter((c) => only.split('|').some((text) => c.label.includes(text)))
@@ -301,7 +316,7 @@ export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECON
     }
     for (const { server, load } of pairs) await check(server, load)
     console.log(`checked: every contender answers every case with the expected status, encoding and body (${pairs.length} server/request pairs)`)
-    for (const line of describeMethod(rounds, seconds, pin)) console.log(line)
+    for (const line of describeMethod(rounds, seconds, pin, together)) console.log(line)
 
     const results = cases.map(() => ({ contender: [], baseline: [] }))
     for (let round = 0; round < rounds; round++) {
@@ -309,6 +324,14 @@ export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECON
         const i = (k + round) % cases.length
         const c = cases[i]
         const sides = round % 2 === 0 ? ['baseline', 'contender'] : ['contender', 'baseline']
+        if (together) {
+          // Both sides at once, on the same CPU: whatever the machine's speed
+          // does during these seconds, it does to both.
+          await Promise.all(sides.map((side) => measure(scripts, c[side], c.load, WARM_SECONDS, { pin })))
+          const figures = await Promise.all(sides.map((side) => measure(scripts, c[side], c.load, seconds, { pin })))
+          sides.forEach((side, s) => results[i][side].push(figures[s]))
+          continue
+        }
         for (const side of sides) {
           // Untimed first: a server that sat idle while the others ran has
           // cold caches, a shrunk heap and flushed bytecode, and the baseline

@@ -1,11 +1,13 @@
 // Issue 13's table: a feature costs nothing on a request that does not use it.
 // Every contender is its own server process, all of them up at once, loaded
 // by wrk with the method of bench/harness.js (pinned CPUs, responses checked
-// before timing, each case's baseline and contender back to back in every
-// round, medians and per-round ranges).
+// before timing, each case's baseline and contender loaded at the same time
+// in every round, medians and per-round ranges).
 //
 //   npm run build && node bench/pay-per-use.js
 //   BENCH_ROUNDS=5 BENCH_SECONDS=2 BENCH_CONNECTIONS=50 (the defaults)
+//   BENCH_TOGETHER=0: each case's two sides one after the other instead of
+//   at the same time, sharing CPU 0 (harness.js)
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,9 +56,28 @@ function settingsFor (kind, root) {
   throw new Error('unknown server kind ' + kind)
 }
 
-async function serve (kind, root) {
+// A kind may end in one of these: that server, with more done at start-up
+// than bare Fastify does, to tell what the kit does per request from what
+// loading code does to V8's code for Node's own request path
+// (docs/benchmarks.md, "The size of the process").
+const START_UP = {
+  // One empty plugin registered first: every application registers one.
+  '+plugin': async (app) => { await app.register(async function emptyPlugin () {}) },
+  // The kit's modules loaded, nothing of it registered.
+  '+modules': async () => { await import('../dist/index.js') },
+  // Modules of other packages a Fastify site loads (template engines,
+  // @fastify/static, ...), none of them registered: the same effect without the kit.
+  '+others': async () => {
+    for (const name of ['yaml', 'handlebars', 'nunjucks', 'ejs', 'eta', '@fastify/formbody', '@fastify/multipart', '@fastify/static', '@fastify/view']) await import(name)
+  }
+}
+
+async function serve (kindArgument, root) {
   const { default: Fastify } = await import('fastify')
   const app = Fastify()
+  const suffix = Object.keys(START_UP).find((end) => kindArgument.endsWith(end))
+  const kind = suffix === undefined ? kindArgument : kindArgument.slice(0, -suffix.length)
+  if (suffix !== undefined) await START_UP[suffix](app)
   if (kind === 'bare' || kind === 'bare-headers') {
     const hot = readFileSync(join(root, 'hot.txt'))
     const cssGzip = readFileSync(join(root, 'site.css.kit.gz'))
@@ -139,11 +160,21 @@ async function main () {
       ...['bundle-hello', 'bundle-hot', 'bundle-css', 'bundle-hot-headers', 'bundle-css-headers'].map((name) => [name, 'bundle']),
       ...['bare-hello', 'bare-hot', 'bare-css', ...PARTS.map((part) => `bare-${part}`)].map((name) => [name, 'bare']),
       ['bare-headers-hot', 'bare-headers'], ['bare-headers-css', 'bare-headers'],
+      ['bare-twin', 'bare'], ['bare-for-twin', 'bare'],
+      ['plugin-floor', 'bare+plugin'], ['bare-for-plugin', 'bare'], ['modules-floor', 'bare+modules'], ['bare-for-modules', 'bare'],
+      ['others-floor', 'bare+others'], ['bare-for-others', 'bare'],
+      ...['bundle-hello-m', 'bundle-post-m', 'bundle-hot-m', 'bundle-css-m'].map((name) => [name, 'bundle']),
+      ...PARTS.map((part) => [`${part}-m`, part]),
+      ...['modules-hello', 'modules-hot', 'modules-css', ...PARTS.map((part) => `modules-${part}`)].map((name) => [name, 'bare+modules']),
+      ['modules-formbody', 'bare-formbody+modules'],
       ['onsend-hello', 'bare-onsend'], ['bare-for-onsend', 'bare'], ['compress-plain', 'compress'], ['bare-compress-plain', 'bare']
     ]
-    for (const [name, kind] of sides) servers[name] = await startServer(name, script, [kind, root])
+    const more = await Promise.allSettled(sides.map(([name, kind]) => startServer(name, script, [kind, root])))
+    for (const result of more) if (result.status === 'fulfilled') servers[result.value.name] = result.value
+    for (const result of more) if (result.status === 'rejected') throw result.reason
 
     const part = (name) => ({ label: `GET /hello, ${name} part only, vs bare`, contender: servers[name], baseline: servers[`bare-${name}`], load: hello, target: 0.98 })
+    const partVsModules = (name) => ({ label: `GET /hello, ${name} part only, vs bare + the kit's modules loaded`, contender: servers[`${name}-m`], baseline: servers[`modules-${name}`], load: hello, target: 0.98 })
     await compareCases([
       { label: 'GET /hello, whole bundle, signed-in cookies, vs bare Fastify', contender: servers['bundle-hello'], baseline: servers['bare-hello'], load: hello, target: 0.95 },
       { label: 'POST form with _xsrf, whole bundle, vs bare Fastify + @fastify/formbody', contender: servers.bundle, baseline: servers['bare-formbody'], load: post, target: 0.93 },
@@ -152,9 +183,22 @@ async function main () {
       ...PARTS.map(part),
       { label: 'hot 1 KiB static file vs bare route, same bytes and caching headers', contender: servers['bundle-hot-headers'], baseline: servers['bare-headers-hot'], load: hot },
       { label: '100 KiB CSS, gzip, vs bare route, same gzip buffer and caching headers', contender: servers['bundle-css-headers'], baseline: servers['bare-headers-css'], load: css },
+      // The same cases against bare Fastify that has loaded the kit's modules
+      // without registering anything of it: what is left is the kit's work.
+      { label: 'GET /hello, whole bundle, signed-in cookies, vs bare + the kit\'s modules loaded', contender: servers['bundle-hello-m'], baseline: servers['modules-hello'], load: hello, target: 0.95 },
+      { label: 'POST form with _xsrf, whole bundle, vs bare + @fastify/formbody + the kit\'s modules loaded', contender: servers['bundle-post-m'], baseline: servers['modules-formbody'], load: post, target: 0.93 },
+      { label: 'hot 1 KiB static file (whole bundle) vs bare route + the kit\'s modules loaded', contender: servers['bundle-hot-m'], baseline: servers['modules-hot'], load: hot, target: 0.95 },
+      { label: '100 KiB CSS, gzip (whole bundle) vs bare route + the kit\'s modules loaded', contender: servers['bundle-css-m'], baseline: servers['modules-css'], load: css, target: 0.95 },
+      ...PARTS.map(partVsModules),
+      // The method's own noise: two processes of the very same server.
+      { label: 'GET /hello, bare vs an identical bare process', contender: servers['bare-twin'], baseline: servers['bare-for-twin'], load: hello },
+      // What start-up alone does to the same GET /hello.
+      { label: 'GET /hello, bare + one empty plugin registered, vs bare', contender: servers['plugin-floor'], baseline: servers['bare-for-plugin'], load: hello },
+      { label: 'GET /hello, bare + the kit\'s modules loaded (nothing registered), vs bare', contender: servers['modules-floor'], baseline: servers['bare-for-modules'], load: hello },
+      { label: 'GET /hello, bare + other packages\' modules loaded (template engines, @fastify/static, ...), vs bare', contender: servers['others-floor'], baseline: servers['bare-for-others'], load: hello },
       { label: 'GET /hello, bare + a no-op sync onSend hook, vs bare', contender: servers['onsend-hello'], baseline: servers['bare-for-onsend'], load: hello },
       { label: 'GET /hello, compress part only, Host and Accept-Encoding only, vs bare', contender: servers['compress-plain'], baseline: servers['bare-compress-plain'], load: plainHello }
-    ])
+    ], { together: true })
   } finally {
     await Promise.all(Object.values(servers).map(stopServer))
     rmSync(root, { recursive: true, force: true })
