@@ -12,9 +12,6 @@ import { describeValue, invalidOption } from './shared/invalid-option.js'
 import { DEFAULT_POLICY } from './cluster/supervisor.js'
 import type { BuildApp, LaunchableApp } from './cluster/server.js'
 import { currentTaskId } from './cluster/task-id.js'
-import { runWorker } from './cluster/worker.js'
-import { runSingle } from './cluster/single.js'
-import { runPrimary } from './cluster/primary.js'
 import { WATCH_KEYS, normalizeWatchOptions, type WatchOptions } from './cluster/watch-options.js'
 import { LAUNCH_OPTIONS } from './cluster/options.js'
 import { settingNames } from './shared/declarations.js'
@@ -114,11 +111,17 @@ export function normalizeClusterOptions (options: ClusterOptions = {}): Normaliz
 export async function launch (buildApp: BuildApp, options?: ClusterOptions): Promise<LaunchHandle> {
   if (typeof buildApp !== 'function') throw new FDK_CLUSTER_BUILD_APP_INVALID(`is ${describeValue(buildApp)}`)
   const settings = normalizeClusterOptions(options)
+  // Each way of running is loaded when launch() picks it, not when the
+  // package is imported: an application that imports the kit for its
+  // plugins (or runs under another launcher) never holds the launcher's
+  // code and its logger (pino) in memory. A process that has loaded more
+  // code serves the same requests slower (docs/benchmarks.md, "The size of
+  // the process").
   /* c8 ignore next -- a launched worker process */
-  if (cluster.isWorker && process.env.FDK_CLUSTER_TASK_ID !== undefined) return await runWorker(buildApp, settings)
-  if (settings.processes === 1) return await runSingle(buildApp, settings)
+  if (cluster.isWorker && process.env.FDK_CLUSTER_TASK_ID !== undefined) return await (await import('./cluster/worker.js')).runWorker(buildApp, settings)
+  if (settings.processes === 1) return await (await import('./cluster/single.js')).runSingle(buildApp, settings)
   /* c8 ignore next 2 -- a launched primary process */
-  return await runPrimary(settings, DEFAULT_POLICY)
+  return await (await import('./cluster/primary.js')).runPrimary(settings, DEFAULT_POLICY)
 }
 
 /** This worker's slot (0..n-1, stable across restarts), or null outside launch(); Tornado's task_id(). */

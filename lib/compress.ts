@@ -5,9 +5,9 @@
 // variants and opts its routes out, so nothing is compressed twice.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress'
+import type { FastifyCompressOptions } from '@fastify/compress'
 import { invalid, requirePlainObject } from './shared/settings.js'
-import { COMPRESSIBLE_TYPES } from './shared/mime.js'
+import { COMPRESSIBLE_TYPES } from './shared/compressible.js'
 import { FDK_COMPRESS_ALREADY_REGISTERED } from './shared/errors.js'
 import { settingNames } from './shared/declarations.js'
 import { COMPRESS_SETTINGS } from './compress/settings.js'
@@ -88,6 +88,11 @@ const compress: FastifyPluginAsync<CompressOptions> = async (fastify, options) =
   // Two @fastify/compress would compress every response twice; Fastify only
   // says "decorator 'compress' has already been added" (and crashes, uncaught).
   if (fastify.hasReplyDecorator('compress')) throw new FDK_COMPRESS_ALREADY_REGISTERED('before')
+  // Loaded when compression is on, not when the package is imported: with
+  // its streams it is the largest module the kit loads, and a process that
+  // holds more code serves the same requests slower (docs/benchmarks.md,
+  // "The size of the process").
+  const { default: fastifyCompress } = await import('@fastify/compress')
   const settings = { global: true, ...compressOptions }
   // Before @fastify/compress's onRoute hook: a route that only takes bodyless
   // methods (GET, HEAD, TRACE: Fastify never reads their body) gets no request

@@ -16,7 +16,7 @@ import {
   compileTrust, isTrustedPeer, resolveForwarded,
   type Forwarded, type ForwardedPolicy, type TrustFunction
 } from './proxy/forwarded.js'
-import { acceptProxyProtocol, proxiedSource } from './proxy/proxy-protocol.js'
+import type { ProxyAddress } from './proxy/proxy-protocol.js'
 import { settingNames } from './shared/declarations.js'
 import { PROXY_SETTINGS, XHEADERS_OPTIONS } from './proxy/settings.js'
 
@@ -88,8 +88,13 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
   // The peer is fixed for a connection: match it against the trusted ranges
   // once per socket, not on every keep-alive request.
   const trustedSockets = new WeakMap<Socket, boolean>()
+  // Through a PROXY header, the balancer's client is the peer. The PROXY
+  // protocol reader (and proxy-protocol-js) is loaded only when it is on.
+  let proxiedSource: ((socket: Socket) => ProxyAddress | undefined) | undefined
   if (policy.proxyProtocol) {
-    acceptProxyProtocol(fastify.server, {
+    const proxyProtocol = await import('./proxy/proxy-protocol.js')
+    proxiedSource = proxyProtocol.proxiedSource
+    proxyProtocol.acceptProxyProtocol(fastify.server, {
       trusted: policy.trustProxy,
       // A trusted proxy without a header is a misconfiguration worth a warning;
       // anyone else's mistakes are theirs, and must not fill the log.
@@ -106,8 +111,7 @@ const proxy: FastifyPluginAsync<ProxyOptions> = async (fastify, options) => {
     if (result === null) {
       const socket = request.raw.socket
       const encrypted = (socket as { encrypted?: boolean }).encrypted === true
-      // Through a PROXY header, the balancer's client is the peer.
-      const peer = (policy as ProxyPolicy).proxyProtocol ? proxiedSource(socket)?.address ?? socket.remoteAddress : socket.remoteAddress
+      const peer = proxiedSource === undefined ? socket.remoteAddress : proxiedSource(socket)?.address ?? socket.remoteAddress
       let trusted = trustedSockets.get(socket)
       if (trusted === undefined) {
         // No address: a Unix socket when the server listens on a path, else a

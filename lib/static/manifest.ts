@@ -8,7 +8,8 @@ import { createReadStream, readFileSync } from 'node:fs'
 import { readdir, realpath, stat, unlink } from 'node:fs/promises'
 import { sep } from 'node:path'
 import { FDK_STATIC_MANIFEST_INVALID, FDK_STATIC_MANIFEST_MISSING } from '../shared/errors.js'
-import { contentTypeFor, isCompressible } from '../shared/mime.js'
+import { contentTypeFor } from './mime.js'
+import { isCompressible } from '../shared/compressible.js'
 import {
   COMPRESSED_ENCODINGS, SIBLING_SUFFIX, compressTo, decodesTo, worthKeeping, type CompressedEncoding
 } from './precompressed.js'

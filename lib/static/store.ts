@@ -13,7 +13,8 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { sep } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, brotliDecompress, constants as zlibConstants, gunzip, gzip } from 'node:zlib'
-import { contentTypeFor, isCompressible } from '../shared/mime.js'
+import { contentTypeFor } from './mime.js'
+import { isCompressible } from '../shared/compressible.js'
 import {
   COMPRESSED_ENCODINGS, SIBLING_SUFFIX, decodesTo, signatureOf, worthKeeping,
   type BackgroundCompressor, type CompressedEncoding, type DiskVariant

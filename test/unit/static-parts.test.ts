@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { contentRange, parseRangeHeader, resolveRange } from '../../lib/static/range.js'
 import { etagMatches, notModifiedSince } from '../../lib/static/conditional.js'
 import { normalizeRequestPath, MAX_REQUEST_PATH_LENGTH } from '../../lib/static/request-path.js'
-import { contentTypeFor, isCompressible } from '../../lib/shared/mime.js'
+import { contentTypeFor } from '../../lib/static/mime.js'
+import { isCompressible } from '../../lib/shared/compressible.js'
 import { encodeStaticPath } from '../../lib/static/url.js'
 
 interface Vectors {
