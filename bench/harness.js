@@ -39,7 +39,7 @@ const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
 // Unset: each benchmark's own default (compareCases' `together` option).
 export const TOGETHER = process.env.BENCH_TOGETHER === undefined ? undefined : process.env.BENCH_TOGETHER === '1'
 // BENCH_NODE_FLAGS: Node.js flags for every server process, separated by
-// spaces (e.g. --no-concurrent-marking: docs/benchmarks.md, "Two states of
+// spaces (e.g. --no-concurrent-marking: docs/benchmarks.md, "The size of the process", "Two states of
 // process.nextTick").
 export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 // BENCH_CASES: only the cases whose label contains this text, or one of several separated by | (see compareCases).

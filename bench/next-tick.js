@@ -1,5 +1,5 @@
 // Why two processes of the same server can differ by 10-15% on GET /hello
-// (docs/benchmarks.md, "Two states of process.nextTick"): in some processes
+// (docs/benchmarks.md, "The size of the process", "Two states of process.nextTick"): in some processes
 // Node's own process.nextTick, which every HTTP request goes through several
 // times, runs about six times slower than in others, for the process's whole
 // life. This starts PROCESSES fresh processes of each start-up kind, each
