@@ -4,7 +4,8 @@
 // TypeScript strict under NodeNext and bundler without skipLibCheck; run it
 // with `deploy-kit start` under the supervisord configuration the installed
 // CLI generates, behind the nginx configuration it generates; and send a
-// request through each part. Also the systemd unit: `systemd-analyze verify`,
+// request through each part (compressResponse included: @fastify/compress is
+// loaded when it is on, from wherever the package is installed). Also the systemd unit: `systemd-analyze verify`,
 // then its ExecStart with its Environment lines starts the app on its port.
 // Loopback only; every wait and every process bounded.
 import t, { type Test } from 'tap'
@@ -198,6 +199,15 @@ async function runStack (t: Test, app: App): Promise<void> {
 
   const direct = [await request(first, '/port'), await request(first + 1, '/port')].map((r) => JSON.parse(r.body) as { port: number })
   t.same(direct.map((d) => d.port), [first, first + 1], 'each process on its own port (PORT from supervisord)')
+
+  // compressResponse: a 2.5 KB JSON answer gzipped for a client that accepts
+  // it, as sent by the app itself; plain for one that does not.
+  const gzipped = await request(first, '/report', { headers: { 'accept-encoding': 'gzip' } })
+  t.equal(gzipped.status, 200)
+  t.equal(gzipped.headers['content-encoding'], 'gzip', 'compressResponse compresses a large dynamic response')
+  const plain = await request(first, '/report')
+  t.equal(plain.headers['content-encoding'], undefined, 'and not for a client that does not accept it')
+  t.equal((JSON.parse(plain.body) as { rows: string[] }).rows.length, 100)
 
   // A page with staticUrl() and xsrfFormHtml(), through nginx.
   const page = await request(nginxPort, '/')
