@@ -39,9 +39,14 @@ const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
 // Unset: each benchmark's own default (compareCases' `together` option).
 export const TOGETHER = process.env.BENCH_TOGETHER === undefined ? undefined : process.env.BENCH_TOGETHER === '1'
 // BENCH_NODE_FLAGS: Node.js flags for every server process, separated by
-// spaces (e.g. --no-concurrent-marking: docs/benchmarks.md, "The size of the process", "Two states of
-// process.nextTick").
+// spaces (e.g. --no-concurrent-marking: docs/benchmarks.md, "The size of
+// the process", "Two states of process.nextTick").
 export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+// Modules of other packages a Fastify site loads (template engines,
+// @fastify/static, ...): what pay-per-use.js and next-tick.js load to show
+// the size of a process without the kit (docs/benchmarks.md, "The size of
+// the process").
+export const OTHER_PACKAGES = ['yaml', 'handlebars', 'nunjucks', 'ejs', 'eta', '@fastify/formbody', '@fastify/multipart', '@fastify/static', '@fastify/view']
 // BENCH_CASES: only the cases whose label contains this text, or one of several separated by | (see compareCases).
 
 function has (command) {

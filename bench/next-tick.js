@@ -1,24 +1,25 @@
 // Why two processes of the same server can differ by 10-15% on GET /hello
-// (docs/benchmarks.md, "The size of the process", "Two states of process.nextTick"): in some processes
-// Node's own process.nextTick, which every HTTP request goes through several
-// times, runs about six times slower than in others, for the process's whole
-// life. This starts PROCESSES fresh processes of each start-up kind, each
-// pinned to CPU 0, one after another, and prints each one's nanoseconds per
-// nextTick (queued and run, median of 30 batches of 200 x 1,000). No server,
-// no network, no kit code on the measured path.
+// (docs/benchmarks.md, "The size of the process", "Two states of
+// process.nextTick"): in some processes Node's own process.nextTick, which
+// every HTTP request goes through several times, runs about six times
+// slower than in others, for the process's whole life. This starts
+// PROCESSES fresh processes of each start-up kind, each pinned to CPU 0,
+// one after another, and prints each one's nanoseconds per nextTick (queued
+// and run, median of 30 batches of 200 x 1,000). No server, no network, no
+// kit code on the measured path.
 //
 //   npm run build && node bench/next-tick.js
 //   PROCESSES=12 (the default)
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { pinned } from './harness.js'
+import { OTHER_PACKAGES, pinned } from './harness.js'
 
 const PROCESSES = Number(process.env.PROCESSES ?? 12)
 // What each kind loads before measuring; none of it is called afterwards.
 const KINDS = {
   fastify: [],
   'fastify + the kit': ['../dist/index.js'],
-  'fastify + other packages': ['yaml', 'handlebars', 'nunjucks', 'ejs', 'eta', '@fastify/formbody', '@fastify/multipart', '@fastify/static', '@fastify/view']
+  'fastify + other packages': OTHER_PACKAGES
 }
 
 async function measureHere (kind) {

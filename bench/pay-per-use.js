@@ -12,7 +12,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { compareCases, fetchOnce, serveUntilStdinEnds, startServer, stopServer } from './harness.js'
+import { OTHER_PACKAGES, compareCases, fetchOnce, serveUntilStdinEnds, startServer, stopServer } from './harness.js'
 
 const SECRET = 'bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 const HELLO_BODY = '{"hello":"world"}'
@@ -56,28 +56,36 @@ function settingsFor (kind, root) {
   throw new Error('unknown server kind ' + kind)
 }
 
-// A kind may end in one of these: that server, with more done at start-up
-// than bare Fastify does, to tell what the kit does per request from what
-// loading code does to V8's code for Node's own request path
+// A kind may end in `+` and one of these: that server, with more done at
+// start-up than bare Fastify does, to tell what the kit does per request
+// from what loading code does to V8's code for Node's own request path
 // (docs/benchmarks.md, "The size of the process").
 const START_UP = {
   // One empty plugin registered first: every application registers one.
-  '+plugin': async (app) => { await app.register(async function emptyPlugin () {}) },
-  // The kit's modules loaded, nothing of it registered.
-  '+modules': async () => { await import('../dist/index.js') },
-  // Modules of other packages a Fastify site loads (template engines,
-  // @fastify/static, ...), none of them registered: the same effect without the kit.
-  '+others': async () => {
-    for (const name of ['yaml', 'handlebars', 'nunjucks', 'ejs', 'eta', '@fastify/formbody', '@fastify/multipart', '@fastify/static', '@fastify/view']) await import(name)
-  }
+  plugin: async ({ app }) => { await app.register(async function emptyPlugin () {}) },
+  // The kit's modules loaded, nothing of it registered on the app served.
+  // `modules:<kind>` loads what that kind's settings load too (a feature's
+  // package is loaded when it is registered), by registering them on a
+  // throwaway instance: the same code in memory as that contender.
+  modules: async ({ Fastify, root, loadsLike }) => {
+    const { default: deployKit } = await import('../dist/index.js')
+    if (loadsLike === undefined) return
+    const throwaway = Fastify()
+    await throwaway.register(deployKit, settingsFor(loadsLike, root))
+    await throwaway.close()
+  },
+  // Other packages' modules, none of them registered: the same effect without the kit.
+  others: async () => { for (const name of OTHER_PACKAGES) await import(name) }
 }
 
 async function serve (kindArgument, root) {
   const { default: Fastify } = await import('fastify')
   const app = Fastify()
-  const suffix = Object.keys(START_UP).find((end) => kindArgument.endsWith(end))
-  const kind = suffix === undefined ? kindArgument : kindArgument.slice(0, -suffix.length)
-  if (suffix !== undefined) await START_UP[suffix](app)
+  const [kind, startUp] = kindArgument.split('+')
+  if (startUp !== undefined) {
+    const [name, loadsLike] = startUp.split(':')
+    await START_UP[name]({ app, Fastify, root, loadsLike })
+  }
   if (kind === 'bare' || kind === 'bare-headers') {
     const hot = readFileSync(join(root, 'hot.txt'))
     const cssGzip = readFileSync(join(root, 'site.css.kit.gz'))
@@ -165,8 +173,9 @@ async function main () {
       ['others-floor', 'bare+others'], ['bare-for-others', 'bare'],
       ...['bundle-hello-m', 'bundle-post-m', 'bundle-hot-m', 'bundle-css-m'].map((name) => [name, 'bundle']),
       ...PARTS.map((part) => [`${part}-m`, part]),
-      ...['modules-hello', 'modules-hot', 'modules-css', ...PARTS.map((part) => `modules-${part}`)].map((name) => [name, 'bare+modules']),
-      ['modules-formbody', 'bare-formbody+modules'],
+      ...['modules-hello', 'modules-hot', 'modules-css'].map((name) => [name, 'bare+modules:bundle']),
+      ...PARTS.map((part) => [`modules-${part}`, `bare+modules:${part}`]),
+      ['modules-formbody', 'bare-formbody+modules:bundle'],
       ['onsend-hello', 'bare-onsend'], ['bare-for-onsend', 'bare'], ['compress-plain', 'compress'], ['bare-compress-plain', 'bare']
     ]
     const more = await Promise.allSettled(sides.map(([name, kind]) => startServer(name, script, [kind, root])))
@@ -174,7 +183,7 @@ async function main () {
     for (const result of more) if (result.status === 'rejected') throw result.reason
 
     const part = (name) => ({ label: `GET /hello, ${name} part only, vs bare`, contender: servers[name], baseline: servers[`bare-${name}`], load: hello, target: 0.98 })
-    const partVsModules = (name) => ({ label: `GET /hello, ${name} part only, vs bare + the kit's modules loaded`, contender: servers[`${name}-m`], baseline: servers[`modules-${name}`], load: hello, target: 0.98 })
+    const partVsModules = (name) => ({ label: `GET /hello, ${name} part only, vs bare + the same modules loaded`, contender: servers[`${name}-m`], baseline: servers[`modules-${name}`], load: hello, target: 0.98 })
     await compareCases([
       { label: 'GET /hello, whole bundle, signed-in cookies, vs bare Fastify', contender: servers['bundle-hello'], baseline: servers['bare-hello'], load: hello, target: 0.95 },
       { label: 'POST form with _xsrf, whole bundle, vs bare Fastify + @fastify/formbody', contender: servers.bundle, baseline: servers['bare-formbody'], load: post, target: 0.93 },
@@ -183,12 +192,13 @@ async function main () {
       ...PARTS.map(part),
       { label: 'hot 1 KiB static file vs bare route, same bytes and caching headers', contender: servers['bundle-hot-headers'], baseline: servers['bare-headers-hot'], load: hot },
       { label: '100 KiB CSS, gzip, vs bare route, same gzip buffer and caching headers', contender: servers['bundle-css-headers'], baseline: servers['bare-headers-css'], load: css },
-      // The same cases against bare Fastify that has loaded the kit's modules
-      // without registering anything of it: what is left is the kit's work.
-      { label: 'GET /hello, whole bundle, signed-in cookies, vs bare + the kit\'s modules loaded', contender: servers['bundle-hello-m'], baseline: servers['modules-hello'], load: hello, target: 0.95 },
-      { label: 'POST form with _xsrf, whole bundle, vs bare + @fastify/formbody + the kit\'s modules loaded', contender: servers['bundle-post-m'], baseline: servers['modules-formbody'], load: post, target: 0.93 },
-      { label: 'hot 1 KiB static file (whole bundle) vs bare route + the kit\'s modules loaded', contender: servers['bundle-hot-m'], baseline: servers['modules-hot'], load: hot, target: 0.95 },
-      { label: '100 KiB CSS, gzip (whole bundle) vs bare route + the kit\'s modules loaded', contender: servers['bundle-css-m'], baseline: servers['modules-css'], load: css, target: 0.95 },
+      // The same cases against bare Fastify that has loaded the very modules
+      // its contender loads, without registering anything of the kit on the
+      // app it serves: what is left is the kit's work per request.
+      { label: 'GET /hello, whole bundle, signed-in cookies, vs bare + the same modules loaded', contender: servers['bundle-hello-m'], baseline: servers['modules-hello'], load: hello, target: 0.95 },
+      { label: 'POST form with _xsrf, whole bundle, vs bare + @fastify/formbody + the same modules loaded', contender: servers['bundle-post-m'], baseline: servers['modules-formbody'], load: post, target: 0.93 },
+      { label: 'hot 1 KiB static file (whole bundle) vs bare route + the same modules loaded', contender: servers['bundle-hot-m'], baseline: servers['modules-hot'], load: hot, target: 0.95 },
+      { label: '100 KiB CSS, gzip (whole bundle) vs bare route + the same modules loaded', contender: servers['bundle-css-m'], baseline: servers['modules-css'], load: css, target: 0.95 },
       ...PARTS.map(partVsModules),
       // The method's own noise: two processes of the very same server.
       { label: 'GET /hello, bare vs an identical bare process', contender: servers['bare-twin'], baseline: servers['bare-for-twin'], load: hello },
