@@ -305,12 +305,22 @@ function describeMethod (rounds, seconds, pin, together) {
  * contender and baseline being servers from `startServer` — as described at
  * the top of this file, prints the figures and returns one row per case.
  */
+/**
+ * The cases BENCH_CASES names: those whose label contains its text, or one
+ * of several ('a|b'); '#name' names a case's `group` instead (a case file
+ * that starts only the servers of the cases selected calls this first).
+ */
+export function selectCases (allCases) {
+  const only = process.env.BENCH_CASES
+  if (only === undefined) return allCases
+  const cases = allCases.filter((c) => only.split('|').some((text) => text.startsWith('#') ? c.group === text.slice(1) : c.label.includes(text)))
+  if (cases.length === 0) throw new Error(`no case matches BENCH_CASES=${only}`)
+  return cases
+}
+
 export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true, together = false } = {}) {
   together = (TOGETHER ?? together) && pin
-  // BENCH_CASES=text runs only the cases whose label contains it (or one of several: 'a|b').
-  const only = process.env.BENCH_CASES
-  const cases = only === undefined ? allCases : allCases.filter((c) => only.split('|').some((text) => c.label.includes(text)))
-  if (cases.length === 0) throw new Error(`no case matches BENCH_CASES=${only}`)
+  const cases = selectCases(allCases)
   const scripts = new WrkScripts()
   try {
     const pairs = []

@@ -12,7 +12,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OTHER_PACKAGES, compareCases, fetchOnce, serveUntilStdinEnds, startServer, stopServer } from './harness.js'
+import { OTHER_PACKAGES, compareCases, fetchOnce, selectCases, serveUntilStdinEnds, startServer, stopServer } from './harness.js'
 
 const SECRET = 'bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 const HELLO_BODY = '{"hello":"world"}'
@@ -145,70 +145,66 @@ async function main () {
     // cost that grows with the request's headers from one of compression
     // itself (docs/benchmarks.md: 0.97x without the browser's headers).
     const plainHello = { ...hello, headers: { host: 'app.example', 'accept-encoding': 'gzip, deflate, br' } }
-    const kinds = ['bundle', 'static', 'cookie', 'xsrf', 'auth', 'compress', 'proxy', 'bare-formbody']
-    const started = await Promise.allSettled(kinds.map((kind) => startServer(kind, script, [kind, root])))
-    for (const result of started) if (result.status === 'fulfilled') servers[result.value.name] = result.value
-    for (const result of started) if (result.status === 'rejected') throw result.reason
-    // The bare routes send the very bytes the bundle sends: the gzip buffer
-    // for site.css; and, for the "same headers" rows, the bundle's caching
-    // headers too, to tell the cost of the kit's work from the cost of the
-    // headers it adds (ETag, Last-Modified, Cache-Control, Accept-Ranges, Vary).
-    const kitHot = await fetchOnce(servers.bundle.port, hot)
-    const kitCss = await fetchOnce(servers.bundle.port, css)
+    // The bare routes send the very bytes the bundle sends (the gzip buffer
+    // for site.css), and the "same headers" ones its caching headers too:
+    // both read from a bundle server started first, alone.
+    const first = await startServer('bundle', script, ['bundle', root])
+    let kitHot, kitCss
+    try {
+      kitHot = await fetchOnce(first.port, hot)
+      kitCss = await fetchOnce(first.port, css)
+    } finally {
+      await stopServer(first)
+    }
     writeFileSync(join(root, 'site.css.kit.gz'), kitCss.body)
     const cachingHeaders = (response) => Object.fromEntries(['etag', 'last-modified', 'cache-control', 'accept-ranges', 'vary']
       .filter((name) => response.headers[name] !== undefined).map((name) => [name, response.headers[name]]))
     writeFileSync(join(root, 'kit-headers.json'), JSON.stringify({ hot: cachingHeaders(kitHot), css: cachingHeaders(kitCss) }))
+
     // One process per side of every case, so that every server runs as often
     // as every other: on the virtual machines measured, a process that sat
     // idle while the others ran was up to 20% slower than one loaded often,
-    // even after a warm-up (the shared bare baseline always won).
+    // even after a warm-up (the shared bare baseline always won). A side is
+    // [server, kind]; only the servers of the cases selected (BENCH_CASES,
+    // harness.js: '#issue' is issue 13's table) are started, so that the
+    // number of processes sharing CPU 0 can be varied too.
     const PARTS = ['static', 'cookie', 'xsrf', 'auth', 'compress', 'proxy']
-    const sides = [
-      ...['bundle-hello', 'bundle-hot', 'bundle-css', 'bundle-hot-headers', 'bundle-css-headers'].map((name) => [name, 'bundle']),
-      ...['bare-hello', 'bare-hot', 'bare-css', ...PARTS.map((part) => `bare-${part}`)].map((name) => [name, 'bare']),
-      ['bare-headers-hot', 'bare-headers'], ['bare-headers-css', 'bare-headers'],
-      ['bare-twin', 'bare'], ['bare-for-twin', 'bare'],
-      ['plugin-floor', 'bare+plugin'], ['bare-for-plugin', 'bare'], ['modules-floor', 'bare+modules'], ['bare-for-modules', 'bare'],
-      ['others-floor', 'bare+others'], ['bare-for-others', 'bare'],
-      ...['bundle-hello-m', 'bundle-post-m', 'bundle-hot-m', 'bundle-css-m'].map((name) => [name, 'bundle']),
-      ...PARTS.map((part) => [`${part}-m`, part]),
-      ...['modules-hello', 'modules-hot', 'modules-css'].map((name) => [name, 'bare+modules:bundle']),
-      ...PARTS.map((part) => [`modules-${part}`, `bare+modules:${part}`]),
-      ['modules-formbody', 'bare-formbody+modules:bundle'],
-      ['onsend-hello', 'bare-onsend'], ['bare-for-onsend', 'bare'], ['compress-plain', 'compress'], ['bare-compress-plain', 'bare']
-    ]
-    const more = await Promise.allSettled(sides.map(([name, kind]) => startServer(name, script, [kind, root])))
-    for (const result of more) if (result.status === 'fulfilled') servers[result.value.name] = result.value
-    for (const result of more) if (result.status === 'rejected') throw result.reason
-
-    const part = (name) => ({ label: `GET /hello, ${name} part only, vs bare`, contender: servers[name], baseline: servers[`bare-${name}`], load: hello, target: 0.98 })
-    const partVsModules = (name) => ({ label: `GET /hello, ${name} part only, vs bare + the same modules loaded`, contender: servers[`${name}-m`], baseline: servers[`modules-${name}`], load: hello, target: 0.98 })
-    await compareCases([
-      { label: 'GET /hello, whole bundle, signed-in cookies, vs bare Fastify', contender: servers['bundle-hello'], baseline: servers['bare-hello'], load: hello, target: 0.95 },
-      { label: 'POST form with _xsrf, whole bundle, vs bare Fastify + @fastify/formbody', contender: servers.bundle, baseline: servers['bare-formbody'], load: post, target: 0.93 },
-      { label: 'hot 1 KiB static file (whole bundle) vs bare route, same bytes', contender: servers['bundle-hot'], baseline: servers['bare-hot'], load: hot, target: 0.95 },
-      { label: '100 KiB CSS, gzip (whole bundle) vs bare route, same gzip buffer', contender: servers['bundle-css'], baseline: servers['bare-css'], load: css, target: 0.95 },
+    const part = (name) => ({ group: 'issue', label: `GET /hello, ${name} part only, vs bare`, contender: [name, name], baseline: [`bare-${name}`, 'bare'], load: hello, target: 0.98 })
+    const partVsModules = (name) => ({ group: 'modules', label: `GET /hello, ${name} part only, vs bare + the same modules loaded`, contender: [`${name}-m`, name], baseline: [`modules-${name}`, `bare+modules:${name}`], load: hello, target: 0.98 })
+    const cases = selectCases([
+      { group: 'issue', label: 'GET /hello, whole bundle, signed-in cookies, vs bare Fastify', contender: ['bundle-hello', 'bundle'], baseline: ['bare-hello', 'bare'], load: hello, target: 0.95 },
+      { group: 'issue', label: 'POST form with _xsrf, whole bundle, vs bare Fastify + @fastify/formbody', contender: ['bundle-post', 'bundle'], baseline: ['bare-formbody', 'bare-formbody'], load: post, target: 0.93 },
+      { group: 'issue', label: 'hot 1 KiB static file (whole bundle) vs bare route, same bytes', contender: ['bundle-hot', 'bundle'], baseline: ['bare-hot', 'bare'], load: hot, target: 0.95 },
+      { group: 'issue', label: '100 KiB CSS, gzip (whole bundle) vs bare route, same gzip buffer', contender: ['bundle-css', 'bundle'], baseline: ['bare-css', 'bare'], load: css, target: 0.95 },
       ...PARTS.map(part),
-      { label: 'hot 1 KiB static file vs bare route, same bytes and caching headers', contender: servers['bundle-hot-headers'], baseline: servers['bare-headers-hot'], load: hot },
-      { label: '100 KiB CSS, gzip, vs bare route, same gzip buffer and caching headers', contender: servers['bundle-css-headers'], baseline: servers['bare-headers-css'], load: css },
+      // The bare routes send the bundle's caching headers too (ETag,
+      // Last-Modified, Cache-Control, Accept-Ranges, Vary): the cost of the
+      // kit's work apart from that of the headers it adds.
+      { group: 'headers', label: 'hot 1 KiB static file vs bare route, same bytes and caching headers', contender: ['bundle-hot-headers', 'bundle'], baseline: ['bare-headers-hot', 'bare-headers'], load: hot },
+      { group: 'headers', label: '100 KiB CSS, gzip, vs bare route, same gzip buffer and caching headers', contender: ['bundle-css-headers', 'bundle'], baseline: ['bare-headers-css', 'bare-headers'], load: css },
       // The same cases against bare Fastify that has loaded the very modules
       // its contender loads, without registering anything of the kit on the
       // app it serves: what is left is the kit's work per request.
-      { label: 'GET /hello, whole bundle, signed-in cookies, vs bare + the same modules loaded', contender: servers['bundle-hello-m'], baseline: servers['modules-hello'], load: hello, target: 0.95 },
-      { label: 'POST form with _xsrf, whole bundle, vs bare + @fastify/formbody + the same modules loaded', contender: servers['bundle-post-m'], baseline: servers['modules-formbody'], load: post, target: 0.93 },
-      { label: 'hot 1 KiB static file (whole bundle) vs bare route + the same modules loaded', contender: servers['bundle-hot-m'], baseline: servers['modules-hot'], load: hot, target: 0.95 },
-      { label: '100 KiB CSS, gzip (whole bundle) vs bare route + the same modules loaded', contender: servers['bundle-css-m'], baseline: servers['modules-css'], load: css, target: 0.95 },
+      { group: 'modules', label: 'GET /hello, whole bundle, signed-in cookies, vs bare + the same modules loaded', contender: ['bundle-hello-m', 'bundle'], baseline: ['modules-hello', 'bare+modules:bundle'], load: hello, target: 0.95 },
+      { group: 'modules', label: 'POST form with _xsrf, whole bundle, vs bare + @fastify/formbody + the same modules loaded', contender: ['bundle-post-m', 'bundle'], baseline: ['modules-formbody', 'bare-formbody+modules:bundle'], load: post, target: 0.93 },
+      { group: 'modules', label: 'hot 1 KiB static file (whole bundle) vs bare route + the same modules loaded', contender: ['bundle-hot-m', 'bundle'], baseline: ['modules-hot', 'bare+modules:bundle'], load: hot, target: 0.95 },
+      { group: 'modules', label: '100 KiB CSS, gzip (whole bundle) vs bare route + the same modules loaded', contender: ['bundle-css-m', 'bundle'], baseline: ['modules-css', 'bare+modules:bundle'], load: css, target: 0.95 },
       ...PARTS.map(partVsModules),
       // The method's own noise: two processes of the very same server.
-      { label: 'GET /hello, bare vs an identical bare process', contender: servers['bare-twin'], baseline: servers['bare-for-twin'], load: hello },
+      { group: 'controls', label: 'GET /hello, bare vs an identical bare process', contender: ['bare-twin', 'bare'], baseline: ['bare-for-twin', 'bare'], load: hello },
       // What start-up alone does to the same GET /hello.
-      { label: 'GET /hello, bare + one empty plugin registered, vs bare', contender: servers['plugin-floor'], baseline: servers['bare-for-plugin'], load: hello },
-      { label: 'GET /hello, bare + the kit\'s modules loaded (nothing registered), vs bare', contender: servers['modules-floor'], baseline: servers['bare-for-modules'], load: hello },
-      { label: 'GET /hello, bare + other packages\' modules loaded (template engines, @fastify/static, ...), vs bare', contender: servers['others-floor'], baseline: servers['bare-for-others'], load: hello },
-      { label: 'GET /hello, bare + a no-op sync onSend hook, vs bare', contender: servers['onsend-hello'], baseline: servers['bare-for-onsend'], load: hello },
-      { label: 'GET /hello, compress part only, Host and Accept-Encoding only, vs bare', contender: servers['compress-plain'], baseline: servers['bare-compress-plain'], load: plainHello }
-    ], { together: true })
+      { group: 'controls', label: 'GET /hello, bare + one empty plugin registered, vs bare', contender: ['plugin-floor', 'bare+plugin'], baseline: ['bare-for-plugin', 'bare'], load: hello },
+      { group: 'controls', label: 'GET /hello, bare + the kit\'s modules loaded (nothing registered), vs bare', contender: ['modules-floor', 'bare+modules'], baseline: ['bare-for-modules', 'bare'], load: hello },
+      { group: 'controls', label: 'GET /hello, bare + other packages\' modules loaded (template engines, @fastify/static, ...), vs bare', contender: ['others-floor', 'bare+others'], baseline: ['bare-for-others', 'bare'], load: hello },
+      { group: 'controls', label: 'GET /hello, bare + a no-op sync onSend hook, vs bare', contender: ['onsend-hello', 'bare-onsend'], baseline: ['bare-for-onsend', 'bare'], load: hello },
+      { group: 'controls', label: 'GET /hello, compress part only, Host and Accept-Encoding only, vs bare', contender: ['compress-plain', 'compress'], baseline: ['bare-compress-plain', 'bare'], load: plainHello }
+    ])
+    const sides = new Map(cases.flatMap((c) => [c.contender, c.baseline]))
+    console.log(`servers: ${sides.size}, for ${cases.length} cases`)
+    const started = await Promise.allSettled([...sides].map(([name, kind]) => startServer(name, script, [kind, root])))
+    for (const result of started) if (result.status === 'fulfilled') servers[result.value.name] = result.value
+    for (const result of started) if (result.status === 'rejected') throw result.reason
+    await compareCases(cases.map((c) => ({ ...c, contender: servers[c.contender[0]], baseline: servers[c.baseline[0]] })), { together: true })
   } finally {
     await Promise.all(Object.values(servers).map(stopServer))
     rmSync(root, { recursive: true, force: true })
