@@ -301,11 +301,6 @@ function describeMethod (rounds, seconds, pin, together) {
 }
 
 /**
- * Runs every case of `cases` — `{ label, contender, baseline, load, target? }`,
- * contender and baseline being servers from `startServer` — as described at
- * the top of this file, prints the figures and returns one row per case.
- */
-/**
  * The cases BENCH_CASES names: those whose label contains its text, or one
  * of several ('a|b'); '#name' names a case's `group` instead (a case file
  * that starts only the servers of the cases selected calls this first).
@@ -318,6 +313,11 @@ export function selectCases (allCases) {
   return cases
 }
 
+/**
+ * Runs every case of `cases` — `{ label, contender, baseline, load, target?, group? }`,
+ * contender and baseline being servers from `startServer` — as described at
+ * the top of this file, prints the figures and returns one row per case.
+ */
 export async function compareCases (allCases, { rounds = ROUNDS, seconds = SECONDS, pin = true, together = false } = {}) {
   together = (TOGETHER ?? together) && pin
   const cases = selectCases(allCases)
