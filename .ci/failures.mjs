@@ -7,8 +7,8 @@
 //   node .ci/failures.mjs <tap log> [label]
 import { readFileSync } from 'node:fs'
 
-const MAX_FAILURES = 20 // the rest are counted, not shown
-const MAX_DIAGNOSTIC_LINES = 12 // per failure
+const MAX_FAILURES = 10 // the rest are counted, not shown: CI keeps about 300 lines
+const MAX_DIAGNOSTIC_LINES = 10 // per failure
 const DROPPED_KEYS = /^(source|typeName|columnNumber|methodName|functionName|isToplevel|tapCaught):/
 
 const [file, label = file] = process.argv.slice(2)
