@@ -28,7 +28,7 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 // Untimed load right before every timed run (whole seconds: wrk's unit).
-const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
+export const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1)
 // BENCH_TOGETHER=1: each case's two sides are loaded at the same time, both
 // servers on CPU 0 and both wrk on CPU 1, instead of one after the other.
 // The kernel shares CPU 0 evenly between two busy processes, so their
@@ -69,9 +69,10 @@ export function pinned (cpu, command) {
 /**
  * Starts `node script serve ...args` on CPU 0; the script prints `PORT n`
  * once it listens and exits when its stdin ends (see `serveUntilStdinEnds`).
+ * `nodeFlags` come after BENCH_NODE_FLAGS (profile-harness.js: --cpu-prof).
  */
-export function startServer (name, script, args = [], { pin = true } = {}) {
-  const node = [process.execPath, ...NODE_FLAGS, script, 'serve', ...args]
+export function startServer (name, script, args = [], { pin = true, nodeFlags = [] } = {}) {
+  const node = [process.execPath, ...NODE_FLAGS, ...nodeFlags, script, 'serve', ...args]
   const command = pin ? pinned(0, node) : node
   const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
@@ -94,7 +95,6 @@ export async function serveUntilStdinEnds (app) {
   process.stdin.on('end', () => app.close().then(() => process.exit(0)))
 }
 
-/** Stops a server from `startServer` (its stdin ends) or any other child process (SIGTERM). */
 /**
  * The server side of `startServer` for a launch() of the package's launcher:
  * reports the first worker's port; the end of stdin stops the launch as
@@ -124,6 +124,7 @@ export async function serveLaunch (buildApp, options, onInfo = () => {}) {
   })
 }
 
+/** Stops a server from `startServer` (its stdin ends) or any other child process (SIGTERM). */
 export function stopServer (server) {
   return new Promise((resolve) => {
     if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve()
@@ -193,7 +194,7 @@ function luaString (value) {
 }
 
 /** wrk Lua scripts, one per distinct request, written once into a temporary folder. */
-class WrkScripts {
+export class WrkScripts {
   constructor () {
     this.dir = mkdtempSync(join(tmpdir(), 'fdk-bench-lua-'))
     this.files = new Map()
@@ -240,7 +241,7 @@ function run (command) {
  * per request (/proc; of `server.cpuPid` when the port is a balancer's in
  * front of it) and bytes on the wire per response (headers included).
  */
-async function measure (scripts, server, load, seconds, { pin = true } = {}) {
+export async function measure (scripts, server, load, seconds, { pin = true } = {}) {
   const pid = server.cpuPid ?? server.child.pid
   const before = cpuSeconds(pid)
   let requests, micros, bytes, failures

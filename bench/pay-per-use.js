@@ -8,10 +8,13 @@
 //   BENCH_ROUNDS=5 BENCH_SECONDS=2 BENCH_CONNECTIONS=50 (the defaults)
 //   BENCH_TOGETHER=0: each case's two sides one after the other instead of
 //   at the same time, sharing CPU 0 (harness.js)
+//   BENCH_PROFILE=1: no ratios; each case's two servers up alone under
+//   node --cpu-prof, CPU per request by whose code ran (profile-harness.js)
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { profileCases } from './profile-harness.js'
 import { OTHER_PACKAGES, compareCases, fetchOnce, selectCases, serveUntilStdinEnds, startServer, stopServer } from './harness.js'
 
 const SECRET = 'bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz'
@@ -199,6 +202,10 @@ async function main () {
       { group: 'controls', label: 'GET /hello, bare + a no-op sync onSend hook, vs bare', contender: ['onsend-hello', 'bare-onsend'], baseline: ['bare-for-onsend', 'bare'], load: hello },
       { group: 'controls', label: 'GET /hello, compress part only, Host and Accept-Encoding only, vs bare', contender: ['compress-plain', 'compress'], baseline: ['bare-compress-plain', 'bare'], load: plainHello }
     ])
+    if (process.env.BENCH_PROFILE === '1') {
+      await profileCases(cases, ([name, kind], nodeFlags) => startServer(name, script, [kind, root], { nodeFlags }))
+      return
+    }
     const sides = new Map(cases.flatMap((c) => [c.contender, c.baseline]))
     console.log(`servers: ${sides.size}, for ${cases.length} cases`)
     const started = await Promise.allSettled([...sides].map(([name, kind]) => startServer(name, script, [kind, root])))

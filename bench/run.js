@@ -3,9 +3,9 @@ import { readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 
 const only = process.argv[2]
-const skip = new Set(['run.js', 'harness.js'])
 const files = readdirSync(new URL('.', import.meta.url))
-  .filter((name) => name.endsWith('.js') && !skip.has(name) && !name.endsWith('-server.js'))
+  // The runner itself and the shared modules (harness.js, profile-harness.js) are no benchmarks.
+  .filter((name) => name.endsWith('.js') && name !== 'run.js' && !name.endsWith('harness.js') && !name.endsWith('-server.js'))
   .filter((name) => only === undefined || name.startsWith(only))
   .sort()
 for (const name of files) {
